@@ -1,0 +1,92 @@
+#!/usr/bin/env node
+/** The thin CLI: parse arguments, call the library, report. */
+import { Command, Option } from 'commander';
+import { loadBuildFile } from '../src/buildfile/load.js';
+import { build, type BuildResult } from '../src/build/build.js';
+import { isOciasmError } from '../src/errors.js';
+import { formatInspect, inspectLayout } from '../src/inspect/inspect.js';
+import { createReporter, pickMode, type Reporter } from '../src/report/reporter.js';
+
+const io = { stdout: process.stdout, stderr: process.stderr };
+// A closed pipe (`ociasm inspect … | head`) ends output quietly.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw e;
+});
+
+function reporterFor(opts: { json?: boolean; verbose?: boolean }): Reporter {
+  return createReporter(pickMode(!!opts.json, !!process.stderr.isTTY, process.env), io, !!opts.verbose);
+}
+
+async function run(json: boolean | undefined, fn: () => Promise<void>): Promise<void> {
+  try {
+    await fn();
+  } catch (e) {
+    const code = isOciasmError(e) ? e.code : 'INTERNAL';
+    const message = e instanceof Error ? e.message : String(e);
+    if (json) process.stdout.write(JSON.stringify({ error: { code, message } }, null, 2) + '\n');
+    process.stderr.write(`ociasm: error[${code}]: ${message}\n`);
+    if (!isOciasmError(e) && e instanceof Error && process.env.OCIASM_DEBUG) process.stderr.write(`${e.stack}\n`);
+    process.exitCode = 1;
+  }
+}
+
+function collect(value: string, prev: string[]): string[] {
+  return [...prev, value];
+}
+
+function printBuild(reporter: Reporter, r: BuildResult): void {
+  for (const img of r.images) {
+    reporter.emit({ type: 'line', text: `${img.ref} ${img.index.digest} (${img.platforms.map((p) => p.platform).join(', ')})` });
+  }
+  reporter.result(r);
+}
+
+const program = new Command()
+  .name('ociasm')
+  .description('Daemonless OCI image assembler: reproducible single-layer multi-platform images')
+  .showHelpAfterError();
+
+program
+  .command('build')
+  .description('build the images of a build file into an OCI image layout')
+  .argument('[image...]', 'build only these images')
+  .option('-f, --file <file>', 'build file', 'ociasm.yaml')
+  .option('-o, --output <dir>', 'OCI layout directory to write', 'oci')
+  .option('--platform <platform>', 'build only this platform (repeatable)', collect, [])
+  .option('-j, --jobs <n>', 'platforms built at once', (v) => Number(v))
+  .addOption(new Option('--compression-level <n>', 'gzip level 1-9').argParser((v) => Number(v)).default(6))
+  .option('--json', 'print the result as JSON')
+  .option('-v, --verbose', 'print every step')
+  .action(async (images: string[], opts) =>
+    run(opts.json, async () => {
+      const reporter = reporterFor(opts);
+      try {
+        const buildFile = await loadBuildFile(opts.file);
+        const result = await build({
+          buildFile, outDir: opts.output, images, platforms: opts.platform, jobs: opts.jobs,
+          compressionLevel: opts.compressionLevel, env: process.env, reporter,
+        });
+        printBuild(reporter, result);
+      } finally {
+        reporter.close();
+      }
+    }),
+  );
+
+program
+  .command('inspect')
+  .description('show an image or index in an OCI layout: DIR[:REF]')
+  .argument('<layout>', 'DIR or DIR:REF')
+  .option('--json', 'print as JSON')
+  .action(async (arg: string, opts) =>
+    run(opts.json, async () => {
+      const reporter = reporterFor(opts);
+      const r = await inspectLayout(arg);
+      for (const text of formatInspect(r)) reporter.emit({ type: 'line', text });
+      reporter.result(r);
+      reporter.close();
+    }),
+  );
+
+await program.parseAsync(process.argv);

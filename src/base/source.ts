@@ -1,0 +1,21 @@
+/**
+ * Where a base image comes from. Each source resolves a platform to a
+ * manifest, a config and layer blobs in some BlobStore: `scratch` has none,
+ * `oci:PATH[:REF]` reads a local layout; a registry source slots in beside it.
+ */
+import type { BlobStore } from '../cas/blob-store.js';
+import type { Descriptor, Digest, ImageConfig, Platform } from '../oci/types.js';
+
+export interface BaseImage {
+  /** What goes into org.opencontainers.image.base.name. */
+  name: string;
+  manifestDigest: Digest;
+  config: ImageConfig;
+  layers: Descriptor[];
+  blobs: BlobStore;
+}
+
+export interface BaseSource {
+  readonly spec: string;
+  resolve(platform: Platform): Promise<BaseImage | undefined>;
+}

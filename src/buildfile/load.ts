@@ -1,0 +1,28 @@
+/** Reads `ociasm.yaml` (JSON is YAML too) and validates it into a BuildFile. */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { parseDocument } from 'yaml';
+import { OciasmError } from '../errors.js';
+import type { BuildFile } from './types.js';
+import { validateBuildFile } from './validate.js';
+
+export async function loadBuildFile(file: string): Promise<BuildFile> {
+  const abs = path.resolve(file);
+  let text: string;
+  try {
+    text = await readFile(abs, 'utf8');
+  } catch (e) {
+    throw new OciasmError('BUILDFILE_NOT_FOUND', `cannot read build file ${abs}: ${(e as NodeJS.ErrnoException).code ?? e}`, { cause: e });
+  }
+  return parseBuildFile(text, abs);
+}
+
+export function parseBuildFile(text: string, file: string): BuildFile {
+  const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: true });
+  if (doc.errors.length > 0) {
+    const first = doc.errors[0]!;
+    throw new OciasmError('BUILDFILE_PARSE', `${file}: ${first.message.split('\n')[0]}`);
+  }
+  const raw: unknown = doc.toJS({ maxAliasCount: 100 });
+  return validateBuildFile(raw, file, path.dirname(file));
+}

@@ -1,0 +1,86 @@
+/**
+ * Turns the rootfs tree into one tar stream: depth-first in byte order of
+ * names (every parent before its children), owner/mode/xattrs from the tree,
+ * uname/gname empty, every mtime the source date epoch, no atime or ctime.
+ * The first name of a shared inode carries the content; later names are
+ * hardlinks to it, so a link target always comes before its links.
+ */
+import { createReadStream } from 'node:fs';
+import { END_OF_ARCHIVE, encodeHeader, padding } from '../codec/tar/encode.js';
+import type { TarHeader } from '../codec/tar/types.js';
+import { OciasmError, ioError } from '../errors.js';
+import { type ContentRef, type DirNode, type Inode, type Node, walkTree } from '../rootfs/tree.js';
+
+export interface TarStats {
+  entries: number;
+  files: number;
+  contentBytes: number;
+}
+
+async function* readContent(ref: ContentRef, size: number, name: string): AsyncGenerator<Uint8Array> {
+  if (ref.kind === 'bytes') {
+    yield ref.data;
+    return;
+  }
+  if (size === 0) return;
+  const start = ref.kind === 'spool' ? ref.offset : 0;
+  let seen = 0;
+  try {
+    const stream = createReadStream(ref.path, { start, end: start + size - 1, highWaterMark: 1 << 20 });
+    for await (const chunk of stream) {
+      seen += (chunk as Buffer).length;
+      yield chunk as Buffer;
+    }
+  } catch (e) {
+    throw ioError('cannot read', ref.path, e);
+  }
+  if (seen !== size) {
+    throw new OciasmError('IO', `${ref.path} (for /${name}) changed while building: expected ${size} bytes, read ${seen}`);
+  }
+}
+
+function header(path: string, node: Node, mtime: number): TarHeader {
+  const common = { path, mtime, size: 0 };
+  switch (node.kind) {
+    case 'directory':
+      return { ...common, type: 'directory', mode: node.mode, uid: node.uid, gid: node.gid, xattrs: node.xattrs };
+    case 'file': {
+      const i = node.inode;
+      return { ...common, type: 'file', size: i.size, mode: i.mode, uid: i.uid, gid: i.gid, xattrs: i.xattrs };
+    }
+    case 'symlink':
+      return { ...common, type: 'symlink', linkname: node.target, mode: node.mode, uid: node.uid, gid: node.gid, xattrs: node.xattrs };
+    case 'char':
+    case 'block':
+      return {
+        ...common, type: node.kind, mode: node.mode, uid: node.uid, gid: node.gid, xattrs: node.xattrs,
+        devmajor: node.devmajor, devminor: node.devminor,
+      };
+    case 'fifo':
+      return { ...common, type: 'fifo', mode: node.mode, uid: node.uid, gid: node.gid, xattrs: node.xattrs };
+  }
+}
+
+export async function* tarOfTree(root: DirNode, mtime: number, stats: TarStats): AsyncGenerator<Uint8Array> {
+  const firstName = new Map<Inode, string>();
+  for (const { path, node } of walkTree(root)) {
+    stats.entries++;
+    if (node.kind === 'file') {
+      const linkTo = firstName.get(node.inode);
+      if (linkTo !== undefined) {
+        const i = node.inode;
+        yield encodeHeader({ path, type: 'hardlink', linkname: linkTo, mode: i.mode, uid: i.uid, gid: i.gid, mtime, size: 0 });
+        continue;
+      }
+      firstName.set(node.inode, path);
+      stats.files++;
+      stats.contentBytes += node.inode.size;
+    }
+    yield encodeHeader(header(path, node, mtime));
+    if (node.kind === 'file' && node.inode.size > 0) {
+      yield* readContent(node.inode.content, node.inode.size, path);
+      yield padding(node.inode.size);
+    }
+  }
+  yield END_OF_ARCHIVE;
+}

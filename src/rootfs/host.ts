@@ -1,0 +1,126 @@
+/**
+ * Reads a host file or tree into the rootfs: regular files (content left on
+ * disk), directories, symlinks (verbatim, never followed), devices, fifos and
+ * hardlinks inside one source tree; mode bits and every xattr (ACLs and
+ * file capabilities included, as raw bytes). Sockets cannot live in a tar and
+ * are skipped. `security.selinux` is dropped: it describes the host, not the image.
+ */
+import { lstatSync, readdirSync, readlinkSync, type Stats } from 'node:fs';
+import path from 'node:path';
+import { getAttributeSync, listAttributesSync } from '@napi-rs/xattr';
+import { ioError, OciasmError } from '../errors.js';
+import { ensureDir, mergeNode } from './insert.js';
+import { compareNames, type DirNode, type Inode, type Meta, type Node, newDir } from './tree.js';
+
+const DROPPED_XATTRS = new Set(['security.selinux']);
+
+export interface HostCopyOptions {
+  preserveOwner: boolean;
+  /** Human context for errors, e.g. `ociasm.yaml: image "app": files[0]`. */
+  where: string;
+}
+
+export function readXattrs(file: string): Map<string, Buffer> {
+  const out = new Map<string, Buffer>();
+  let names: string[];
+  try {
+    names = listAttributesSync(file);
+  } catch (e) {
+    throw ioError('cannot list xattrs of', file, e);
+  }
+  for (const name of names.sort()) {
+    if (DROPPED_XATTRS.has(name)) continue;
+    const value = getAttributeSync(file, name);
+    if (value !== null) out.set(name, Buffer.from(value));
+  }
+  return out;
+}
+
+function lstatOrThrow(file: string, where: string): Stats {
+  try {
+    return lstatSync(file);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
+      throw new OciasmError('SOURCE_MISSING', `${where}: src ${file} does not exist`);
+    }
+    throw ioError('cannot stat', file, e);
+  }
+}
+
+class HostReader {
+  private readonly inodes = new Map<string, Inode>();
+  constructor(private readonly opts: HostCopyOptions) {}
+
+  private meta(file: string, st: Stats, withXattrs: boolean): Meta {
+    return {
+      mode: st.mode & 0o7777,
+      uid: this.opts.preserveOwner ? st.uid : 0,
+      gid: this.opts.preserveOwner ? st.gid : 0,
+      xattrs: withXattrs ? readXattrs(file) : new Map(),
+    };
+  }
+
+  node(file: string, st: Stats): Node | undefined {
+    if (st.isFile()) {
+      const key = `${st.dev}:${st.ino}`;
+      let inode = st.nlink > 1 ? this.inodes.get(key) : undefined;
+      if (!inode) {
+        inode = { ...this.meta(file, st, true), size: st.size, content: { kind: 'host', path: file } };
+        if (st.nlink > 1) this.inodes.set(key, inode);
+      }
+      return { kind: 'file', inode };
+    }
+    if (st.isDirectory()) {
+      const dir = newDir(this.meta(file, st, true));
+      for (const name of this.list(file)) {
+        const child = path.join(file, name);
+        const node = this.node(child, lstatOrThrow(child, this.opts.where));
+        if (node) dir.children.set(name, node);
+      }
+      return dir;
+    }
+    if (st.isSymbolicLink()) {
+      return { kind: 'symlink', target: readlinkSync(file), ...this.meta(file, st, false) };
+    }
+    if (st.isCharacterDevice() || st.isBlockDevice()) {
+      const low = Number(st.rdev) >>> 0;
+      const high = Math.floor(Number(st.rdev) / 2 ** 32);
+      return {
+        kind: st.isCharacterDevice() ? 'char' : 'block',
+        devmajor: (((low >>> 8) & 0xfff) | (high & 0xfffff000)) >>> 0,
+        devminor: ((low & 0xff) | ((low >>> 12) & 0xfff00)) >>> 0,
+        ...this.meta(file, st, true),
+      };
+    }
+    if (st.isFIFO()) return { kind: 'fifo', ...this.meta(file, st, true) };
+    return undefined; // sockets
+  }
+
+  private list(dir: string): string[] {
+    try {
+      return readdirSync(dir).sort(compareNames);
+    } catch (e) {
+      throw ioError('cannot list', dir, e);
+    }
+  }
+}
+
+/**
+ * Copies host `src` into the tree at `dest` with Dockerfile COPY semantics: a
+ * directory's contents go into `dest` (the directory itself is not copied);
+ * a file goes to `dest`, or into it when `dest` ends in '/'.
+ */
+export function copyFromHost(root: DirNode, src: string, dest: string, opts: HostCopyOptions): number {
+  const st = lstatOrThrow(src, opts.where);
+  const reader = new HostReader(opts);
+  const node = reader.node(src, st);
+  if (!node) throw new OciasmError('SOURCE_MISSING', `${opts.where}: src ${src} is a socket`);
+  if (node.kind === 'directory') {
+    ensureDir(root, dest, opts.where);
+    for (const [name, child] of node.children) mergeNode(root, path.posix.join(dest, name), child, opts.where);
+    return node.children.size;
+  }
+  const target = dest.endsWith('/') ? path.posix.join(dest, path.basename(src)) : dest;
+  mergeNode(root, target, node, opts.where);
+  return 1;
+}
