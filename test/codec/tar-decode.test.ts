@@ -109,7 +109,7 @@ describe('decodeTar', () => {
   it('rejects a bad checksum', async () => {
     const bytes = Buffer.from(await archive(goldenEntries()));
     bytes[512 + 10] ^= 1; // a byte of the second header's name
-    expect((await decodeError(bytes)).message).toMatch(/sha256:feed: entry 1 \(offset 1024\): bad header checksum/);
+    expect((await decodeError(bytes)).message).toMatch(/sha256:feed: entry 1 \(header at byte 512\): bad header checksum/);
   });
 
   it('reads base-256 uid, gid and negative mtime', async () => {
@@ -135,10 +135,12 @@ describe('decodeTar', () => {
     const size = 0o77777777777 + 1;
     const encoded = encodeHeader(fileHeader('huge', size));
     expect(encoded.toString('latin1')).toContain(`size=${size}\n`);
+    const sizes: number[] = [];
     for await (const entry of decodeTar([encoded])) {
-      expect(entry.header.size).toBe(size);
-      break;
+      sizes.push(entry.header.size);
+      break; // the body is not there; stop before the decoder reads it
     }
+    expect(sizes).toEqual([size]);
   });
 
   it('rejects a malformed PAX record', async () => {

@@ -28,12 +28,14 @@ const ENTRY_TYPES: Record<string, TarEntryType> = {
 class Position {
   index = 0;
   path: string | undefined;
-  constructor(private readonly label: string | undefined, private readonly reader: ByteReader) {}
+  /** Archive offset of the header block being (or last) read. */
+  headerOffset = 0;
+  constructor(private readonly label: string | undefined) {}
 
   fail = (reason: string): never => {
     const where = `entry ${this.index}${this.path === undefined ? '' : ` "${this.path}"`}`;
     const label = this.label ? ` ${this.label}` : '';
-    throw new OciasmError('TAR_INVALID', `invalid tar${label}: ${where} (offset ${this.reader.offset}): ${reason}`);
+    throw new OciasmError('TAR_INVALID', `invalid tar${label}: ${where} (header at byte ${this.headerOffset}): ${reason}`);
   };
 }
 
@@ -46,7 +48,7 @@ export async function* decodeTar(
   opts: DecodeTarOptions = {},
 ): AsyncGenerator<TarEntry> {
   const reader = new ByteReader(source);
-  const at = new Position(opts.label, reader);
+  const at = new Position(opts.label);
   try {
     for (;;) {
       at.path = undefined;
@@ -108,6 +110,7 @@ interface Extended {
 async function readEntryHeader(reader: ByteReader, at: Position): Promise<TarHeader | undefined> {
   const ext: Extended = { pax: new Map(), bytes: 0 };
   for (let pending = false; ; pending = true) {
+    at.headerOffset = reader.offset;
     const block = await reader.read(BLOCK_SIZE);
     if (block.length === 0 && !pending) return undefined;
     if (block.length < BLOCK_SIZE) at.fail('truncated archive: unexpected EOF inside a header');
@@ -133,6 +136,7 @@ async function readEntryHeader(reader: ByteReader, at: Position): Promise<TarHea
         ext.longLink = cString(await readExtendedData(reader, raw, ext, at));
         continue;
       case 'S':
+        at.path = normalizeTarPath(ext.longName ?? raw.name);
         return at.fail('sparse files are not supported');
       default:
         return buildHeader(raw, ext, at);
