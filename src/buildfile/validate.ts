@@ -92,13 +92,14 @@ function pathEntry(v: unknown, ctx: Ctx): PathEntry {
 }
 
 function imageSpec(v: unknown, ctx: Ctx): ImageSpec {
-  const o = obj(v, ctx, IMAGE_KEYS);
-  if (o.name === undefined) ctx.at('name').fail('is required');
-  const name = str(o.name, ctx.at('name'));
+  if (!isObj(v)) return ctx.fail('must be a mapping');
+  if (v.name === undefined) ctx.at('name').fail('is required');
+  const name = str(v.name, ctx.at('name'));
   if (!/^[a-z0-9]+([._-][a-z0-9]+)*(\/[a-z0-9]+([._-][a-z0-9]+)*)*$/.test(name)) {
     ctx.at('name').fail(`"${name}" is not a valid image name (lowercase letters, digits, . _ - /)`);
   }
   ctx = new Ctx(ctx.file, `image "${name}"`);
+  const o = obj(v, ctx, IMAGE_KEYS);
   const tag = str(o.tag ?? 'latest', ctx.at('tag'));
   if (!/^[A-Za-z0-9_{][A-Za-z0-9_.{}-]{0,127}$/.test(tag)) ctx.at('tag').fail(`"${tag}" is not a valid tag`);
   const platforms = o.platforms === undefined ? ['linux/amd64'] : strList(o.platforms, ctx.at('platforms'));

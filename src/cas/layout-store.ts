@@ -32,6 +32,14 @@ async function writeFileAtomic(file: string, data: Uint8Array): Promise<void> {
   }
 }
 
+async function mkdirBlobs(dir: string): Promise<void> {
+  try {
+    await mkdir(path.join(dir, 'blobs', 'sha256'), { recursive: true });
+  } catch (e) {
+    throw ioError('cannot create the layout', dir, e);
+  }
+}
+
 export class LayoutStore implements BlobStore {
   readonly label: string;
   private constructor(readonly dir: string) {
@@ -50,7 +58,7 @@ export class LayoutStore implements BlobStore {
     }
     if (layout === undefined) {
       if (!create) throw new OciasmError('LAYOUT_INVALID', `${abs} is not an OCI image layout (no ${LAYOUT_FILE})`);
-      await mkdir(path.join(abs, 'blobs', 'sha256'), { recursive: true });
+      await mkdirBlobs(abs);
       await writeFileAtomic(path.join(abs, LAYOUT_FILE), Buffer.from(JSON.stringify({ imageLayoutVersion: '1.0.0' })));
       await store.writeIndex({ schemaVersion: 2, mediaType: MediaType.ImageIndex, manifests: [] });
       return store;
@@ -60,7 +68,7 @@ export class LayoutStore implements BlobStore {
     } catch (e) {
       throw new OciasmError('LAYOUT_INVALID', `${abs}/${LAYOUT_FILE}: ${(e as Error).message}`);
     }
-    await mkdir(path.join(abs, 'blobs', 'sha256'), { recursive: true });
+    await mkdirBlobs(abs);
     return store;
   }
 
