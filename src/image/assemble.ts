@@ -4,23 +4,14 @@
  * build file's fields override them.
  */
 import type { BaseImage } from '../base/source.js';
+import type { ImageSpec } from '../buildfile/types.js';
 import {
   Annotation, type Descriptor, type Digest, type ImageConfig, type ImageIndex, type ImageManifest,
   MediaType, type Platform, type RuntimeConfig,
 } from '../oci/types.js';
 
 /** The build file fields that become the runtime config, after templating. */
-export interface RuntimeSpec {
-  entrypoint?: string[];
-  cmd?: string[];
-  env: Record<string, string>;
-  user?: string;
-  workdir?: string;
-  volumes: string[];
-  ports: string[];
-  labels: Record<string, string>;
-  stopSignal?: string;
-}
+export type RuntimeSpec = Pick<ImageSpec, 'entrypoint' | 'cmd' | 'env' | 'user' | 'workdir' | 'volumes' | 'ports' | 'labels' | 'stopSignal'>;
 
 export function isoTime(epoch: number): string {
   return new Date(epoch * 1000).toISOString().replace(/\.000Z$/, 'Z');
