@@ -7,7 +7,7 @@ import { chmodSync, chownSync, cpSync, mkdirSync, readdirSync, statSync, utimesS
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeInputs } from '../harness/inputs.js';
-import { CLI, must, ociasm, readLayoutIndex, tempDir } from '../harness/util.js';
+import { CLI, cliForNobody, must, ociasm, readLayoutIndex, runAsNobody, tempDir } from '../harness/util.js';
 
 const tmp = tempDir();
 let first = '';
@@ -55,11 +55,12 @@ describe('reproducibility', () => {
     const out = path.join(tmp.dir, 'out-nobody');
     mkdirSync(out);
     chownSync(out, 65534, 65534);
-    const r = await must('setpriv', [
-      '--reuid=65534', '--regid=65534', '--clear-groups', '--',
-      process.execPath, CLI, 'build', '-f', path.join(tmp.dir, 'a', 'ociasm.yaml'), '-o', out, '--json',
-    ], { cwd: '/' , env: { ...process.env, HOME: '/nonexistent' } });
-    expect(JSON.parse(r).images[0].index.digest).toBe(first);
+    const cli = await cliForNobody(tmp.dir);
+    const r = await runAsNobody(process.execPath, [cli, 'build', '-f', path.join(tmp.dir, 'a', 'ociasm.yaml'), '-o', out, '--json'], {
+      cwd: '/', env: { ...process.env, HOME: '/nonexistent' },
+    });
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout).images[0].index.digest).toBe(first);
     expect(statSync(path.join(out, 'index.json')).uid).toBe(65534);
   });
 

@@ -1,6 +1,6 @@
 /** Shared helpers for the tests: run the real CLI, run host tools, read layouts. */
 import { execFile, type ExecFileOptions } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -72,4 +72,27 @@ export function platformImages(layout: string, ref: string) {
       layerPath: blobPath(layout, manifest.layers[0].digest),
     };
   });
+}
+
+const NOBODY = ['--reuid=65534', '--regid=65534', '--clear-groups', '--'];
+
+/** Runs a command as the unprivileged user nobody (65534:65534). */
+export function runAsNobody(cmd: string, args: string[], opts: ExecFileOptions = {}): Promise<RunResult> {
+  return run('setpriv', [...NOBODY, cmd, ...args], opts);
+}
+
+/**
+ * The CLI path that user nobody can run. A checkout inside a private folder
+ * (a mktemp -d clone, say) is staged into a world-readable copy of dist/,
+ * package.json and the production node_modules.
+ */
+export async function cliForNobody(stageIn: string): Promise<string> {
+  if ((await runAsNobody('test', ['-r', CLI])).code === 0) return CLI;
+  const stage = path.join(stageIn, 'ociasm-staged');
+  const paths = (await must('npm', ['ls', '--omit=dev', '--all', '--parseable'], { cwd: ROOT })).trim().split('\n').slice(1);
+  cpSync(path.join(ROOT, 'dist'), path.join(stage, 'dist'), { recursive: true });
+  cpSync(path.join(ROOT, 'package.json'), path.join(stage, 'package.json'));
+  for (const p of paths) cpSync(p, path.join(stage, path.relative(ROOT, p)), { recursive: true, dereference: true });
+  await must('chmod', ['-R', 'a+rX', stage]);
+  return path.join(stage, 'dist', 'cmd', 'ociasm.js');
 }
