@@ -1,11 +1,13 @@
 #!/usr/bin/env node
 /** The thin CLI: parse arguments, call the library, report. */
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { loadBuildFile } from '../src/buildfile/load.js';
 import { build, type BuildResult } from '../src/build/build.js';
 import { isOciasmError } from '../src/errors.js';
 import { formatInspect, inspectLayout } from '../src/inspect/inspect.js';
 import { createReporter, pickMode, type Reporter } from '../src/report/reporter.js';
+import { pushLayout } from '../src/copy/push-layout.js';
+import { addRegistryOptions, registryCliOptions } from './registry-options.js';
 
 const io = { stdout: process.stdout, stderr: process.stderr };
 // A closed pipe (`ociasm inspect … | head`) ends output quietly.
@@ -14,8 +16,8 @@ process.stdout.on('error', (e: NodeJS.ErrnoException) => {
   throw e;
 });
 
-function reporterFor(opts: { json?: boolean; verbose?: boolean }): Reporter {
-  return createReporter(pickMode(!!opts.json, !!process.stderr.isTTY, process.env), io, !!opts.verbose);
+function reporterFor(opts: { json?: boolean; verbose?: boolean; debug?: boolean }): Reporter {
+  return createReporter(pickMode(!!opts.json, !!process.stderr.isTTY, process.env), io, !!opts.verbose || !!opts.debug);
 }
 
 async function run(json: boolean | undefined, fn: () => Promise<void>): Promise<void> {
@@ -33,6 +35,12 @@ async function run(json: boolean | undefined, fn: () => Promise<void>): Promise<
 
 function collect(value: string, prev: string[]): string[] {
   return [...prev, value];
+}
+
+function buildArg(value: string, prev: Record<string, string>): Record<string, string> {
+  const eq = value.indexOf('=');
+  if (eq <= 0) throw new InvalidArgumentError(`"${value}" is not KEY=VAL`);
+  return { ...prev, [value.slice(0, eq)]: value.slice(eq + 1) };
 }
 
 function printBuild(reporter: Reporter, r: BuildResult): void {
@@ -55,9 +63,18 @@ program
   .option('-o, --output <dir>', 'OCI layout directory to write', 'oci')
   .option('--platform <platform>', 'build only this platform (repeatable)', collect, [])
   .option('-j, --jobs <n>', 'platforms built at once', (v) => Number(v))
+  .option('--build-arg <KEY=VAL>', 'set {{args.KEY}} (repeatable)', buildArg, {})
+  .option('--extract <dir>', "copy each platform's build outputs to DIR/<platformTag>/")
+  .option('--no-cache', 'always run the build steps')
+  .option('--no-layer-cache', 'always tar and compress, even when nothing changed')
+  .option('--skip-tests', "do not run the images' self-checks")
+  .option('--push', 'after a successful build, push every image to its push: references')
+  .option('--lock', 'resolve registry bases afresh and write ociasm.lock')
+  .option('--cache-dir <dir>', 'the registry blob cache (default $XDG_CACHE_HOME/ociasm/registry)')
   .addOption(new Option('--compression-level <n>', 'gzip level 1-9').argParser((v) => Number(v)).default(6))
   .option('--json', 'print the result as JSON')
-  .option('-v, --verbose', 'print every step')
+  .option('-v, --verbose', 'print every step');
+addRegistryOptions(program.commands.find((c) => c.name() === 'build')!)
   .action(async (images: string[], opts) =>
     run(opts.json, async () => {
       const reporter = reporterFor(opts);
@@ -66,6 +83,8 @@ program
         const result = await build({
           buildFile, outDir: opts.output, images, platforms: opts.platform, jobs: opts.jobs,
           compressionLevel: opts.compressionLevel, env: process.env, reporter,
+          buildArgs: opts.buildArg, extractDir: opts.extract, noCache: opts.cache === false, layerCache: opts.layerCache !== false, skipTests: !!opts.skipTests,
+          registry: registryCliOptions(opts, reporter),
         });
         printBuild(reporter, result);
       } finally {
@@ -88,5 +107,24 @@ program
       reporter.close();
     }),
   );
+
+addRegistryOptions(
+  program
+    .command('push')
+    .description('push an image or index from an OCI layout to a registry')
+    .argument('<layout>', 'DIR or DIR:REF')
+    .argument('<dest>', 'registry reference, e.g. 127.0.0.1:5000/app:1.0')
+    .option('-j, --jobs <n>', 'parallel blob uploads', (v) => Number(v), 4)
+    .option('--json', 'print the result as JSON'),
+).action(async (layout: string, dest: string, opts) =>
+  run(opts.json, async () => {
+    const reporter = reporterFor(opts);
+    try {
+      reporter.result(await pushLayout(layout, dest, { ...registryCliOptions(opts, reporter), env: process.env, reporter }));
+    } finally {
+      reporter.close();
+    }
+  }),
+);
 
 await program.parseAsync(process.argv);

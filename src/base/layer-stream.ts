@@ -1,40 +1,101 @@
-/** Opens a base layer blob as an uncompressed tar stream, checking its digest as it is read. */
+/**
+ * Opens a base layer blob as an uncompressed tar stream, checking its digest
+ * as it is read. gzip is decompressed in-process; zstd (decompress only) by
+ * Debian's `zstd -dc`, since Node 20 has no zstd; plain tar passes through.
+ */
 import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
+import { execa } from 'execa';
 import type { BlobStore } from '../cas/blob-store.js';
 import { HashingTap } from '../cas/blob-store.js';
+import { decodeTar } from '../codec/tar/decode.js';
+import type { TarEntry } from '../codec/tar/types.js';
 import { OciasmError } from '../errors.js';
 import { type Descriptor, MediaType } from '../oci/types.js';
 
-const GZIP_TYPES = new Set<string>([MediaType.LayerGzip, MediaType.DockerLayerGzip, MediaType.DockerLayerForeignGzip]);
-const PLAIN_TYPES = new Set<string>([MediaType.Layer, 'application/vnd.docker.image.rootfs.diff.tar']);
+const NONDIST = 'application/vnd.oci.image.layer.nondistributable.v1.tar';
+const GZIP_TYPES = new Set<string>([MediaType.LayerGzip, MediaType.DockerLayerGzip, MediaType.DockerLayerForeignGzip, `${NONDIST}+gzip`]);
+const ZSTD_TYPES = new Set<string>([MediaType.LayerZstd, 'application/vnd.docker.image.rootfs.diff.tar.zstd', `${NONDIST}+zstd`]);
+const PLAIN_TYPES = new Set<string>([MediaType.Layer, 'application/vnd.docker.image.rootfs.diff.tar', NONDIST]);
 
 async function* verified(store: BlobStore, desc: Descriptor): AsyncGenerator<Uint8Array> {
   const tap = new HashingTap();
   yield* tap.tap(store.open(desc.digest));
-  if (tap.digest() !== desc.digest || tap.size !== desc.size) {
-    throw new OciasmError('DIGEST_MISMATCH', `${store.label}: layer ${desc.digest} has content ${tap.digest()} (${tap.size} bytes)`);
+  const actual = tap.digest();
+  if (actual !== desc.digest || tap.size !== desc.size) {
+    throw new OciasmError('DIGEST_MISMATCH', `${store.label}: layer ${desc.digest} has content ${actual} (${tap.size} bytes)`);
   }
 }
 
 export async function* openLayerTar(store: BlobStore, desc: Descriptor): AsyncGenerator<Uint8Array> {
-  if (PLAIN_TYPES.has(desc.mediaType)) {
-    yield* verified(store, desc);
-    return;
-  }
-  if (!GZIP_TYPES.has(desc.mediaType)) {
-    throw new OciasmError('LAYER_INVALID', `${store.label}: layer ${desc.digest} has unsupported media type ${desc.mediaType}`);
-  }
-  const gunzip = createGunzip({ chunkSize: 1 << 20 });
-  const input = Readable.from(verified(store, desc));
-  input.on('error', (e) => gunzip.destroy(e));
-  input.pipe(gunzip);
+  const what = `${store.label}: layer ${desc.digest}`;
+  if (PLAIN_TYPES.has(desc.mediaType)) yield* verified(store, desc);
+  else if (GZIP_TYPES.has(desc.mediaType)) yield* gunzip(verified(store, desc), what);
+  else if (ZSTD_TYPES.has(desc.mediaType)) yield* unzstd(verified(store, desc), what);
+  else throw new OciasmError('LAYER_INVALID', `${what} has unsupported media type ${desc.mediaType}`);
+}
+
+/**
+ * The entries of a base layer. After the end-of-archive marker the rest of
+ * the blob is still read, so its digest is always checked.
+ */
+export async function* layerEntries(store: BlobStore, desc: Descriptor): AsyncGenerator<TarEntry> {
+  const bytes = openLayerTar(store, desc);
+  // The decoder closes its source at end-of-archive; keep ours open to drain it.
+  const unclosable: AsyncIterable<Uint8Array> = { [Symbol.asyncIterator]: () => ({ next: () => bytes.next() }) };
   try {
-    for await (const chunk of gunzip) yield chunk as Buffer;
+    yield* decodeTar(unclosable, { label: desc.digest });
+    while (!(await bytes.next()).done);
+  } finally {
+    await bytes.return(undefined);
+  }
+}
+
+async function* gunzip(input: AsyncIterable<Uint8Array>, what: string): AsyncGenerator<Uint8Array> {
+  const gz = createGunzip({ chunkSize: 1 << 20 });
+  const feed = Readable.from(input);
+  feed.on('error', (e) => gz.destroy(e));
+  feed.pipe(gz);
+  try {
+    for await (const chunk of gz) yield chunk as Buffer;
   } catch (e) {
     if (e instanceof OciasmError) throw e;
-    throw new OciasmError('GZIP_INVALID', `${store.label}: layer ${desc.digest}: ${(e as Error).message}`, { cause: e });
+    throw new OciasmError('GZIP_INVALID', `${what}: ${(e as Error).message}`, { cause: e });
   } finally {
-    input.destroy();
+    feed.destroy();
+  }
+}
+
+async function* unzstd(input: AsyncIterable<Uint8Array>, what: string): AsyncGenerator<Uint8Array> {
+  const sub = execa('zstd', ['-d', '-c', '-q'], {
+    stdin: 'pipe', stdout: 'pipe', stderr: 'pipe', buffer: { stdout: false, stderr: true }, reject: false,
+  });
+  let inputError: unknown;
+  const feed = Readable.from(input);
+  feed.on('error', (e) => {
+    inputError = e;
+    sub.kill();
+  });
+  sub.stdin!.on('error', () => {}); // EPIPE when zstd stops early; its exit status says why
+  feed.pipe(sub.stdin!);
+  let done = false;
+  try {
+    for await (const chunk of sub.stdout!) yield chunk as Buffer;
+    done = true;
+  } finally {
+    if (!done) {
+      feed.destroy();
+      sub.kill();
+      await sub;
+    }
+  }
+  const result = await sub;
+  if (inputError !== undefined) throw inputError;
+  if (result.code === 'ENOENT') {
+    throw new OciasmError('TOOL_MISSING', `${what} is zstd-compressed: install the zstd program (Debian: apt-get install zstd)`);
+  }
+  if (result.failed) {
+    const reason = String(result.stderr ?? '').trim() || result.shortMessage;
+    throw new OciasmError('ZSTD_INVALID', `${what}: zstd -d failed: ${reason}`);
   }
 }

@@ -1,11 +1,17 @@
 /** Picks the BaseSource for a `base:` value. */
 import { OciasmError } from '../errors.js';
+import { InBuildSource, type InBuildLookup } from './in-build-source.js';
 import { LayoutSource } from './layout-source.js';
+import { type PullContext, RegistrySource } from './registry-source.js';
 import { ScratchSource } from './scratch-source.js';
 import type { BaseSource } from './source.js';
 
-export function openBaseSource(spec: string, buildFileDir: string, where: string): BaseSource {
+export function openBaseSource(
+  spec: string, buildFileDir: string, where: string, inBuild?: InBuildLookup, pull?: PullContext,
+): BaseSource {
   if (spec === 'scratch') return new ScratchSource();
+  if (spec.startsWith('image:') && inBuild) return new InBuildSource(spec, spec.slice('image:'.length), inBuild);
   if (spec.startsWith('oci:')) return new LayoutSource(spec, buildFileDir);
-  throw new OciasmError('BUILDFILE_INVALID', `${where}.base: "${spec}" is not supported (scratch or oci:PATH[:REF])`);
+  if (pull && !spec.startsWith('image:')) return new RegistrySource(spec, pull, where);
+  throw new OciasmError('BUILDFILE_INVALID', `${where}.base: "${spec}" is not supported (scratch, oci:PATH[:REF], image:NAME or a registry reference)`);
 }

@@ -1,7 +1,6 @@
 /** Per platform: the base's layers squashed into a tree, then `files` and `paths` on top. */
-import { decodeTar } from '../codec/tar/decode.js';
 import { applyLayer } from '../base/apply-layer.js';
-import { openLayerTar } from '../base/layer-stream.js';
+import { layerEntries } from '../base/layer-stream.js';
 import type { BaseImage } from '../base/source.js';
 import { Spool } from '../base/spool.js';
 import { imagePath } from '../rootfs/image-path.js';
@@ -23,7 +22,7 @@ export async function squashBase(base: BaseImage | undefined, onLayer?: (digest:
   try {
     for (const layer of base.layers) {
       onLayer?.(layer.digest);
-      await applyLayer(root, decodeTar(openLayerTar(base.blobs, layer), { label: layer.digest }), spool, layer.digest);
+      await applyLayer(root, layerEntries(base.blobs, layer), spool, layer.digest);
     }
     await spool.close();
     return { root, spool };

@@ -2,8 +2,10 @@
  * Strict validation of the build file: an unknown key, a wrong type or a bad
  * value is an error naming the file, the image and the key.
  */
+import { parseAccounts } from '../accounts/spec.js';
 import { OciasmError } from '../errors.js';
-import type { BuildFile, FilesEntry, ImageSpec, PathEntry, PathType } from './types.js';
+import { fromJsonBuildList } from './json-list.js';
+import type { BuildFile, BuildStep, FilesEntry, ImageSpec, PathEntry, PathType } from './types.js';
 
 type Obj = Record<string, unknown>;
 
@@ -59,8 +61,36 @@ function strMap(v: unknown, ctx: Ctx): Record<string, string> {
 
 const IMAGE_KEYS = [
   'name', 'tag', 'base', 'platforms', 'files', 'paths', 'entrypoint', 'cmd', 'env', 'user',
-  'workdir', 'volumes', 'ports', 'labels', 'annotations', 'stopSignal',
+  'workdir', 'volumes', 'ports', 'labels', 'annotations', 'stopSignal', 'args', 'build', 'test', 'accounts',
+  'push', 'platformTags',
 ] as const;
+const BUILD_KEYS = ['run', 'dir', 'env', 'platformEnv', 'inputs', 'outputs'] as const;
+
+function argsMap(v: unknown, ctx: Ctx): Record<string, string> {
+  const args = strMap(v, ctx);
+  for (const k of Object.keys(args)) if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) ctx.at(k).fail(`"${k}" is not a valid arg name`);
+  return args;
+}
+
+function buildStep(v: unknown, ctx: Ctx): BuildStep {
+  const o = obj(v, ctx, BUILD_KEYS);
+  const run = strList(o.run, ctx.at('run'));
+  if (run.length === 0 || run[0] === '') ctx.at('run').fail('must be a non-empty argv list, e.g. [go, build, ...]');
+  const platformEnv: BuildStep['platformEnv'] = {};
+  if (o.platformEnv !== undefined && o.platformEnv !== null) {
+    if (!isObj(o.platformEnv)) ctx.at('platformEnv').fail('must be a mapping of platform to env mapping');
+    for (const [p, env] of Object.entries(o.platformEnv)) {
+      platformEnv[p] = strMap(env, ctx.at(`platformEnv.${p}`));
+    }
+  }
+  const step: BuildStep = {
+    run, env: strMap(o.env, ctx.at('env')), platformEnv,
+    inputs: strList(o.inputs, ctx.at('inputs')), outputs: strMap(o.outputs, ctx.at('outputs')),
+  };
+  const dir = optStr(o.dir, ctx.at('dir'));
+  if (dir !== undefined) step.dir = dir;
+  return step;
+}
 const FILES_KEYS = ['src', 'dest', 'preserveOwner'] as const;
 const PATH_KEYS = ['path', 'type', 'owner', 'mode', 'acl', 'defaultAcl', 'target', 'content'] as const;
 const PATH_TYPES: readonly PathType[] = ['directory', 'file', 'symlink'];
@@ -131,13 +161,27 @@ function imageSpec(v: unknown, ctx: Ctx): ImageSpec {
     const value = optStr(o[key], ctx.at(key));
     if (value !== undefined) spec[key] = value;
   }
+  if (o.args !== undefined) spec.args = argsMap(o.args, ctx.at('args'));
+  if (o.build !== undefined) spec.build = buildStep(o.build, ctx.at('build'));
+  if (o.test !== undefined) {
+    spec.test = strList(o.test, ctx.at('test'));
+    if (spec.test.length === 0) ctx.at('test').fail('must be a non-empty argv list');
+  }
+  if (o.accounts !== undefined && o.accounts !== null) {
+    spec.accounts = parseAccounts(o.accounts, (where, msg) => ctx.at(where).fail(msg));
+  }
+  if (o.push !== undefined && o.push !== null) spec.push = strList(o.push, ctx.at('push'));
+  const platformTags = optStr(o.platformTags, ctx.at('platformTags'));
+  if (platformTags !== undefined) spec.platformTags = platformTags;
   return spec;
 }
 
 export function validateBuildFile(raw: unknown, file: string, dir: string): BuildFile {
   const ctx = new Ctx(file, '');
-  const o = obj(raw ?? {}, ctx, ['sourceDateEpoch', 'images']);
+  const o = obj(fromJsonBuildList(raw ?? {}, file), ctx, ['sourceDateEpoch', 'args', 'insecureRegistries', 'images']);
   const result: BuildFile = { file, dir, images: [] };
+  if (o.args !== undefined) result.args = argsMap(o.args, ctx.at('args'));
+  if (o.insecureRegistries !== undefined) result.insecureRegistries = strList(o.insecureRegistries, ctx.at('insecureRegistries'));
   if (o.sourceDateEpoch !== undefined) {
     const epoch = o.sourceDateEpoch;
     if (typeof epoch !== 'number' || !Number.isInteger(epoch) || epoch < 0) {

@@ -5,7 +5,7 @@
  * The first name of a shared inode carries the content; later names are
  * hardlinks to it, so a link target always comes before its links.
  */
-import { createReadStream } from 'node:fs';
+import { closeSync, openSync, readSync } from 'node:fs';
 import { END_OF_ARCHIVE, encodeHeader, padding } from '../codec/tar/encode.js';
 import type { TarHeader } from '../codec/tar/types.js';
 import { OciasmError, ioError } from '../errors.js';
@@ -17,6 +17,22 @@ export interface TarStats {
   contentBytes: number;
 }
 
+/**
+ * Version of the tar this module writes from a tree. Bump whenever the same
+ * tree could give other bytes: the layer cache keys on it.
+ */
+export const TAR_OF_TREE_VERSION = 1;
+
+/** Bytes read from a host or spool file per chunk. */
+export const READ_CHUNK = 1 << 20;
+
+/**
+ * Reads a file's content in chunks of at most READ_CHUNK bytes (a small file
+ * in one exactly sized read). Synchronous reads: the files are mostly in the
+ * page cache, and a read stream's per-file machinery (open, close, thread-pool
+ * hops) cost more main-thread time than the reads themselves, time the
+ * deflate workers need on a small machine (docs/bench.md).
+ */
 async function* readContent(ref: ContentRef, size: number, name: string): AsyncGenerator<Uint8Array> {
   if (ref.kind === 'bytes') {
     yield ref.data;
@@ -25,17 +41,33 @@ async function* readContent(ref: ContentRef, size: number, name: string): AsyncG
   if (size === 0) return;
   const start = ref.kind === 'spool' ? ref.offset : 0;
   let seen = 0;
+  let fd: number;
   try {
-    const stream = createReadStream(ref.path, { start, end: start + size - 1, highWaterMark: 1 << 20 });
-    for await (const chunk of stream) {
-      seen += (chunk as Buffer).length;
-      yield chunk as Buffer;
-    }
+    fd = openSync(ref.path, 'r');
   } catch (e) {
     throw ioError('cannot read', ref.path, e);
   }
+  try {
+    while (seen < size) {
+      const buf = Buffer.allocUnsafeSlow(Math.min(READ_CHUNK, size - seen));
+      const n = readChunk(fd, buf, start + seen, ref.path);
+      if (n === 0) break;
+      seen += n;
+      yield n === buf.length ? buf : buf.subarray(0, n);
+    }
+  } finally {
+    closeSync(fd);
+  }
   if (seen !== size) {
     throw new OciasmError('IO', `${ref.path} (for /${name}) changed while building: expected ${size} bytes, read ${seen}`);
+  }
+}
+
+function readChunk(fd: number, buf: Buffer, position: number, file: string): number {
+  try {
+    return readSync(fd, buf, 0, buf.length, position);
+  } catch (e) {
+    throw ioError('cannot read', file, e);
   }
 }
 

@@ -2,11 +2,19 @@
  * The layer in one streaming pass: tar the tree, hash the tar for the diffID,
  * gzip it, hash the gzip for the digest and write the blob. Nothing is read
  * twice and no layer is held whole in memory.
+ *
+ * With a layer cache, a fingerprint of the tree (metadata and host file
+ * identities, no content reads) is looked up first; when the layout already
+ * holds the blob recorded for it, nothing is read or compressed at all.
  */
+import { stat } from 'node:fs/promises';
 import type { GzipCompressor } from '../codec/gzip/index.js';
 import { type BlobStore, HashingTap } from '../cas/blob-store.js';
+import { LayoutStore } from '../cas/layout-store.js';
+import type { CachedLayer, LayerCache } from '../cache/layer-cache.js';
 import { type Descriptor, type Digest, MediaType } from '../oci/types.js';
 import type { DirNode } from '../rootfs/tree.js';
+import { treeFingerprint } from './fingerprint.js';
 import { type TarStats, tarOfTree } from './tar-of-tree.js';
 
 export interface WrittenLayer {
@@ -14,17 +22,55 @@ export interface WrittenLayer {
   diffId: Digest;
   uncompressedSize: number;
   stats: TarStats;
+  /** True when the blob came from the layer cache: nothing was tarred or compressed. */
+  cached: boolean;
 }
 
-export async function writeLayer(root: DirNode, mtime: number, gzip: GzipCompressor, store: BlobStore): Promise<WrittenLayer> {
+export interface LayerReuse {
+  index: LayerCache;
+  /** gzipSettingsKey() of the compressor: part of the cache key. */
+  settings: string;
+}
+
+async function holds(store: BlobStore, entry: CachedLayer): Promise<boolean> {
+  if (store instanceof LayoutStore) {
+    const st = await stat(store.blobPath(entry.digest)).catch(() => undefined);
+    return !!st?.isFile() && st.size === entry.size;
+  }
+  return store.has(entry.digest);
+}
+
+function fromCache(e: CachedLayer): WrittenLayer {
+  return {
+    descriptor: { mediaType: MediaType.LayerGzip, digest: e.digest, size: e.size },
+    diffId: e.diffId,
+    uncompressedSize: e.uncompressedSize,
+    stats: { entries: e.entries, files: e.files, contentBytes: e.contentBytes },
+    cached: true,
+  };
+}
+
+export async function writeLayer(
+  root: DirNode, mtime: number, gzip: GzipCompressor, store: BlobStore, reuse?: LayerReuse,
+): Promise<WrittenLayer> {
+  const key = reuse ? treeFingerprint(root, mtime, reuse.settings) : undefined;
+  if (reuse && key) {
+    const hit = await reuse.index.get(key);
+    if (hit && (await holds(store, hit))) return fromCache(hit);
+  }
   const stats: TarStats = { entries: 0, files: 0, contentBytes: 0 };
   const diff = new HashingTap();
   const compressed = gzip.compress(diff.tap(tarOfTree(root, mtime, stats)));
   const blob = await store.put(compressed);
-  return {
+  const layer: WrittenLayer = {
     descriptor: { mediaType: MediaType.LayerGzip, digest: blob.digest, size: blob.size },
     diffId: diff.digest(),
     uncompressedSize: diff.size,
     stats,
+    cached: false,
   };
+  if (reuse && key) {
+    await reuse.index.put(key, { digest: blob.digest, size: blob.size, diffId: layer.diffId, uncompressedSize: layer.uncompressedSize, ...stats });
+  }
+  return layer;
 }

@@ -3,12 +3,15 @@
  * expanded per platform and every path resolved.
  */
 import path from 'node:path';
-import type { BuildFile, FilesEntry, ImageSpec, PathEntry } from '../buildfile/types.js';
+import type { Accounts, BuildFile, FilesEntry, ImageSpec, PathEntry } from '../buildfile/types.js';
 import { expandTemplate, type TemplateVars } from '../buildfile/template.js';
 import { formatPlatform, parsePlatform, platformTag, samePlatform } from '../codec/platform.js';
 import { OciasmError } from '../errors.js';
 import type { RuntimeSpec } from '../image/assemble.js';
 import type { Platform } from '../oci/types.js';
+import { planBuildStep, type PlannedBuildStep } from '../toolchain/plan-step.js';
+import type { GitInfo } from '../toolchain/git-info.js';
+import { orderImages } from './order.js';
 
 export interface PlatformPlan {
   platform: Platform;
@@ -16,6 +19,12 @@ export interface PlatformPlan {
   paths: PathEntry[];
   runtime: RuntimeSpec;
   annotations: Record<string, string>;
+  /** `accounts:`, templated; applied after `files` and `paths`. */
+  accounts?: Accounts;
+  /** The toolchain step; `{{out}}` is still a template, filled when it runs. */
+  build?: PlannedBuildStep;
+  /** The self-check argv; `{{rootfs}}` and `{{qemu}}` are filled when it runs. */
+  test?: string[];
 }
 
 export interface ImagePlan {
@@ -29,16 +38,57 @@ export interface ImagePlan {
 export interface PlanOptions {
   images?: string[];
   platforms?: string[];
+  /** The source date epoch, for `{{sourceDateEpoch}}`. */
+  epoch?: number;
+  /** `--build-arg KEY=VAL` values; they override the build file's args. */
+  args?: Record<string, string>;
+  git?: GitInfo;
 }
 
-function templateVars(spec: ImageSpec, p: Platform): TemplateVars {
-  return {
-    name: spec.name, tag: spec.tag, os: p.os, arch: p.architecture, variant: p.variant ?? '',
-    platform: formatPlatform(p), platformTag: platformTag(p),
+/** Go's GOARCH/GOARM for a platform: arm/v5 -> arm + 5, arm64/v8 -> arm64 + '', 386 -> 386. */
+function goArm(p: Platform): string {
+  if (p.architecture !== 'arm') return '';
+  const v = (p.variant ?? 'v7').slice(1);
+  return v === '8' ? '7' : v;
+}
+
+/** The tag with the platform-independent templates expanded: {{args.NAME}}, {{git.*}}, {{sourceDateEpoch}}, {{name}}. */
+function imageTag(bf: BuildFile, spec: ImageSpec, opts: PlanOptions, where: string): string {
+  if (!spec.tag.includes('{{')) return spec.tag;
+  const vars: Record<string, string> = {
+    name: spec.name, sourceDateEpoch: String(opts.epoch ?? bf.sourceDateEpoch ?? 0),
+    'git.commit': opts.git?.commit ?? '', 'git.branch': opts.git?.branch ?? '', 'git.tag': opts.git?.tag ?? '',
   };
+  for (const [k, v] of Object.entries({ ...bf.args, ...spec.args, ...opts.args })) vars[`args.${k}`] = v;
+  const tag = expandTemplate(spec.tag, vars, `${where}: tag`);
+  if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(tag)) {
+    throw new OciasmError('BUILDFILE_INVALID', `${where}: tag "${spec.tag}" gives "${tag}", which is not a valid tag`);
+  }
+  return tag;
 }
 
-function expandAll<T>(value: T, vars: TemplateVars, where: string): T {
+function templateVars(bf: BuildFile, spec: ImageSpec, p: Platform, opts: PlanOptions, where: string): TemplateVars {
+  const vars: Record<string, string> = {
+    name: spec.name, tag: imageTag(bf, spec, opts, where), os: p.os, arch: p.architecture, variant: p.variant ?? '',
+    platform: formatPlatform(p), platformTag: platformTag(p), goarch: p.architecture, goarm: goArm(p),
+    sourceDateEpoch: String(opts.epoch ?? bf.sourceDateEpoch ?? 0),
+    'git.commit': opts.git?.commit ?? '', 'git.branch': opts.git?.branch ?? '', 'git.tag': opts.git?.tag ?? '',
+  };
+  const args = { ...expandAll(bf.args ?? {}, vars, `${bf.file}: args`), ...expandAll(spec.args ?? {}, vars, `${where}: args`) };
+  for (const [k, v] of Object.entries({ ...args, ...opts.args })) vars[`args.${k}`] = v;
+  return vars;
+}
+
+function checkBuildArgs(bf: BuildFile, args: Record<string, string> | undefined): void {
+  const declared = new Set([...Object.keys(bf.args ?? {}), ...bf.images.flatMap((i) => Object.keys(i.args ?? {}))]);
+  for (const k of Object.keys(args ?? {})) {
+    if (!declared.has(k)) {
+      throw new OciasmError('BUILDFILE_INVALID', `--build-arg ${k}: ${bf.file} declares no arg "${k}" (declared: ${[...declared].join(', ') || 'none'})`);
+    }
+  }
+}
+
+export function expandAll<T>(value: T, vars: TemplateVars, where: string): T {
   if (typeof value === 'string') return expandTemplate(value, vars, where) as T;
   if (Array.isArray(value)) return value.map((v, i) => expandAll(v, vars, `${where}[${i}]`)) as T;
   if (value && typeof value === 'object') {
@@ -65,16 +115,10 @@ function platformsOf(spec: ImageSpec, where: string): Platform[] {
 }
 
 export function planBuild(bf: BuildFile, opts: PlanOptions = {}): ImagePlan[] {
-  const wanted = opts.images ?? [];
-  for (const name of wanted) {
-    if (!bf.images.some((i) => i.name === name)) {
-      throw new OciasmError('BUILDFILE_INVALID', `${bf.file}: no image named "${name}" (have: ${bf.images.map((i) => i.name).join(', ')})`);
-    }
-  }
+  checkBuildArgs(bf, opts.args);
   const filter = (opts.platforms ?? []).map((t) => parsePlatform(t));
   const plans: ImagePlan[] = [];
-  for (const spec of bf.images) {
-    if (wanted.length > 0 && !wanted.includes(spec.name)) continue;
+  for (const spec of orderImages(bf, opts.images ?? [])) {
     const where = `${bf.file}: image "${spec.name}"`;
     let platforms = platformsOf(spec, where);
     if (filter.length > 0) {
@@ -86,15 +130,15 @@ export function planBuild(bf: BuildFile, opts: PlanOptions = {}): ImagePlan[] {
     plans.push({
       spec,
       where,
-      refName: `${spec.name}:${spec.tag}`,
-      platforms: platforms.map((p) => platformPlan(bf, spec, p, where)),
+      refName: `${spec.name}:${imageTag(bf, spec, opts, where)}`,
+      platforms: platforms.map((p) => platformPlan(bf, spec, p, where, opts)),
     });
   }
   return plans;
 }
 
-function platformPlan(bf: BuildFile, spec: ImageSpec, p: Platform, where: string): PlatformPlan {
-  const vars = templateVars(spec, p);
+function platformPlan(bf: BuildFile, spec: ImageSpec, p: Platform, where: string, opts: PlanOptions): PlatformPlan {
+  const vars = templateVars(bf, spec, p, opts, where);
   const files = expandAll(spec.files, vars, `${where}: files`).map((f) => ({
     ...f,
     src: path.resolve(bf.dir, f.src) + (f.src.endsWith('/') ? '/' : ''),
@@ -111,11 +155,15 @@ function platformPlan(bf: BuildFile, spec: ImageSpec, p: Platform, where: string
     vars,
     where,
   );
-  return {
+  const plan: PlatformPlan = {
     platform: p,
     files,
     paths: expandAll(spec.paths, vars, `${where}: paths`),
     runtime,
     annotations: expandAll(spec.annotations, vars, `${where}: annotations`),
   };
+  if (spec.accounts) plan.accounts = expandAll(spec.accounts, vars, `${where}: accounts`);
+  if (spec.build) plan.build = planBuildStep(bf, spec, spec.build, p, vars, where);
+  if (spec.test) plan.test = expandAll(spec.test, { ...vars, rootfs: '{{rootfs}}', qemu: '{{qemu}}' }, `${where}: test`);
+  return plan;
 }

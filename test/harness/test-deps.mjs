@@ -10,7 +10,9 @@ import { fileURLToPath } from 'node:url';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const PACKAGES = [
   'skopeo', 'umoci', 'oci-image-tool', 'acl', 'attr', 'libcap2-bin', 'qemu-user-static',
-  'pigz', 'gzip', 'tar', 'util-linux', 'busybox-static',
+  'pigz', 'gzip', 'tar', 'util-linux', 'busybox-static', 'zstd',
+  'golang-go', 'gcc', 'libc6-dev', 'gcc-aarch64-linux-gnu', 'libc6-dev-arm64-cross', 'gcc-arm-linux-gnueabihf', 'libc6-dev-armhf-cross', 'git',
+  'docker-registry', 'apache2-utils', 'openssl',
 ];
 // Debian arch -> the folder name used by the tests.
 export const FOREIGN_BUSYBOX = { arm64: 'arm64', armhf: 'armhf', armel: 'armel' };

@@ -19,10 +19,16 @@ export interface DeflateTask {
   final: boolean;
 }
 
+export interface DeflateResult {
+  out: Uint8Array;
+  /** The task's block, handed back for reuse (absent if the worker kept it). */
+  block?: Uint8Array;
+}
+
 interface Job {
   id: number;
   task: DeflateTask;
-  resolve: (out: Uint8Array) => void;
+  resolve: (r: DeflateResult) => void;
   reject: (err: unknown) => void;
 }
 
@@ -34,6 +40,7 @@ interface Slot {
 interface Reply {
   id: number;
   out?: Uint8Array;
+  block?: Uint8Array;
   error?: string;
 }
 
@@ -56,9 +63,9 @@ export class DeflatePool {
 
   constructor(readonly size: number) {}
 
-  run(task: DeflateTask): Promise<Uint8Array> {
+  run(task: DeflateTask): Promise<DeflateResult> {
     if (this.closed) return Promise.reject(closedError());
-    return new Promise<Uint8Array>((resolve, reject) => {
+    return new Promise<DeflateResult>((resolve, reject) => {
       this.queue.push({ id: this.nextId++, task, resolve, reject });
       this.pump();
     });
@@ -108,7 +115,7 @@ export class DeflatePool {
       } else if (m.error !== undefined || !m.out) {
         job.reject(new OciasmError('INTERNAL', `gzip worker failed: ${m.error ?? 'no output'}`));
       } else {
-        job.resolve(m.out);
+        job.resolve(m.block ? { out: m.out, block: m.block } : { out: m.out });
       }
       this.pump();
     });

@@ -5,10 +5,10 @@
 import zlib from 'node:zlib';
 import { OciasmError } from '../../errors.js';
 import { GZIP_FORMAT, gzipHeader, gzipTrailer, type GzipEngine } from './format.js';
-import type { DeflatePool } from './pool.js';
+import type { DeflatePool, DeflateResult } from './pool.js';
 
 interface InFlight {
-  promise: Promise<Uint8Array>;
+  promise: Promise<DeflateResult>;
   settled: boolean;
 }
 
@@ -18,7 +18,9 @@ function toBuffer(u: Uint8Array): Buffer {
 
 /**
  * At most `maxInFlight` blocks are being deflated at once; input is not read
- * further until the oldest one has been yielded (backpressure).
+ * further until the oldest one has been yielded (backpressure). Input blocks
+ * come back from the workers and are reused, so memory stays at about
+ * `maxInFlight` blocks whatever the input size.
  */
 export async function* compressStream(
   pool: DeflatePool,
@@ -31,7 +33,14 @@ export async function* compressStream(
   const inFlight: InFlight[] = [];
   let crc = 0;
   let total = 0;
-  let cur = new Uint8Array(blockSize);
+  const free: Uint8Array[] = [];
+  const take = (): Uint8Array => free.pop() ?? new Uint8Array(blockSize);
+  const next = async (): Promise<Buffer> => {
+    const r = await inFlight.shift()!.promise;
+    if (r.block && r.block.buffer.byteLength === blockSize) free.push(new Uint8Array(r.block.buffer));
+    return toBuffer(r.out);
+  };
+  let cur = take();
   let fill = 0;
   let dict: Uint8Array | null = null;
 
@@ -46,7 +55,7 @@ export async function* compressStream(
     );
     inFlight.push(entry);
     dict = nextDict;
-    cur = new Uint8Array(final ? 0 : blockSize);
+    cur = final ? new Uint8Array(0) : take();
     fill = 0;
   };
   const mustWait = (): boolean =>
@@ -64,7 +73,7 @@ export async function* compressStream(
       if (fill === blockSize) {
         // More input follows a full block, so that block is not the final one.
         dispatch(false);
-        while (mustWait()) yield toBuffer(await inFlight.shift()!.promise);
+        while (mustWait()) yield await next();
       }
       const n = Math.min(blockSize - fill, chunk.length - off);
       cur.set(chunk.subarray(off, off + n), fill);
@@ -73,6 +82,6 @@ export async function* compressStream(
     }
   }
   dispatch(true);
-  while (inFlight.length > 0) yield toBuffer(await inFlight.shift()!.promise);
+  while (inFlight.length > 0) yield await next();
   yield gzipTrailer(crc, total);
 }

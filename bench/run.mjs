@@ -1,0 +1,178 @@
+#!/usr/bin/env node
+// `npm run bench`: ociasm against umoci, tar|gzip, tar|pigz and skopeo, whole
+// processes side by side, alternating, BENCH_ROUNDS rounds (default 3);
+// medians and ratios go to docs/bench.md (see bench/analysis.md for the why).
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { CLI, CORES, ROOT, WORK, cpuModel, ensureTools, loadAverage, log, measure, median, sh, versions } from './lib.mjs';
+import { goTree, layoutLayerSize, smallInputs, startRegistry, treeStats } from './setup.mjs';
+import { profileSummary } from './profile.mjs';
+
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const LEVELS = (process.env.BENCH_LEVELS ?? '1,3,4,5,6,9').split(',').map(Number);
+const CACHE = path.join(WORK, 'ociasm-cache');
+const ENV = { OCIASM_CACHE_DIR: CACHE };
+const MiB = 1 << 20;
+
+ensureTools();
+if (!existsSync(CLI)) sh('npx', ['tsc', '-p', path.join(ROOT, 'tsconfig.json')], { stdio: 'inherit' });
+mkdirSync(WORK, { recursive: true });
+const loadBefore = loadAverage();
+const started = Date.now();
+const gotree = goTree();
+const tree = treeStats(gotree);
+writeFileSync(path.join(WORK, 'go.yaml'), `images:\n  - name: go\n    tag: "1"\n    files: [{ src: gotree/, dest: /usr/local/go/ }]\n`);
+const fresh = (name) => { const d = path.join(WORK, 'out', name); rmSync(d, { recursive: true, force: true }); mkdirSync(path.dirname(d), { recursive: true }); return d; };
+const ociasm = (args, env = {}) => measure(process.execPath, [CLI, ...args], { env: { ...ENV, ...env } });
+const layerOf = (r) => JSON.parse(r.stdout).images[0].platforms[0].layer;
+const TAR = `tar --sort=name --owner=0 --group=0 --numeric-owner --mtime=@0 -C gotree -cf - .`;
+
+/** Runs each command once per round, rotating the order, and collects samples. */
+async function alternate(commands) {
+  const samples = Object.fromEntries(commands.map((c) => [c.name, []]));
+  for (let round = 0; round < ROUNDS; round++) {
+    for (let i = 0; i < commands.length; i++) {
+      const c = commands[(i + round) % commands.length];
+      log(`round ${round + 1}/${ROUNDS}: ${c.name}`);
+      samples[c.name].push(await c.run());
+    }
+  }
+  return Object.fromEntries(Object.entries(samples).map(([name, s]) => [name, {
+    wall: median(s.map((x) => x.wall)), cpu: median(s.map((x) => x.cpu)), rss: median(s.map((x) => x.rss)),
+    maxRss: Math.max(...s.map((x) => x.rss)), size: s[0].size, extra: s.map((x) => x.extra).filter(Boolean),
+  }]));
+}
+
+// 1 + 2: layer build, and the warm rebuild right after each cold ociasm build.
+const warm = [];
+const layer = await alternate([
+  { name: 'ociasm build', run: async () => {
+    const out = fresh('ociasm');
+    const r = await ociasm(['build', '-f', 'go.yaml', '-o', out, '--json']);
+    const w = await ociasm(['build', '-f', 'go.yaml', '-o', out, '--json']);
+    if (!layerOf(w).cached || layerOf(w).digest !== layerOf(r).digest) throw new Error('warm rebuild did not reuse the layer');
+    warm.push({ ...w, ratio: w.wall / r.wall });
+    return { ...r, size: layerOf(r).size, extra: layerOf(r).digest };
+  } },
+  { name: 'umoci insert', run: async () => {
+    const out = fresh('umoci');
+    sh('umoci', ['init', '--layout', out]);
+    sh('umoci', ['new', '--image', `${out}:go`]);
+    const r = await measure('umoci', ['insert', '--image', `${out}:go`, 'gotree', '/usr/local/go']);
+    return { ...r, size: layoutLayerSize(out) };
+  } },
+  { name: 'tar | gzip -6 -n', run: async () => {
+    const out = `${fresh('gzip')}.tgz`;
+    const r = await measure('sh', ['-c', `${TAR} | gzip -6 -n > ${out}`]);
+    return { ...r, size: statSync(out).size };
+  } },
+  { name: `tar | pigz -6 -n -p ${CORES}`, run: async () => {
+    const out = `${fresh('pigz')}.tgz`;
+    const r = await measure('sh', ['-c', `${TAR} | pigz -6 -n -p ${CORES} > ${out}`]);
+    return { ...r, size: statSync(out).size };
+  } },
+]);
+const digests = new Set(layer['ociasm build'].extra);
+
+// Compression level sweep (ociasm only, one run each): picks the default.
+const sweep = [];
+for (const level of LEVELS) {
+  log(`level ${level}`);
+  const r = await ociasm(['build', '-f', 'go.yaml', '-o', fresh(`level${level}`), '--json', '--no-layer-cache', '--compression-level', String(level)]);
+  sweep.push({ level, wall: r.wall, cpu: r.cpu, rss: r.rss, size: layerOf(r).size });
+}
+
+// 3: push, ociasm vs skopeo copy, each into a fresh repository.
+const pushLayout = path.join(WORK, 'out', 'ociasm');
+const help = spawnSync(process.execPath, [CLI, '--help'], { encoding: 'utf8' }).stdout;
+const canPush = /^\s+push\b/m.test(help);
+const registry = await startRegistry();
+let push = null;
+try {
+  let n = 0;
+  const cmds = [{ name: 'skopeo copy', run: async () => {
+    for (const f of ['/var/lib/containers/cache', path.join(os.homedir(), '.local/share/containers/cache')]) rmSync(f, { recursive: true, force: true });
+    return measure('skopeo', ['copy', '--dest-tls-verify=false', `oci:${pushLayout}:go:1`, `docker://${registry.host}/skopeo${n++}/go:1`]);
+  } }];
+  if (canPush) {
+    cmds.push({ name: 'ociasm push', run: () => ociasm(['push', `${pushLayout}:go:1`, `${registry.host}/ociasm${n++}/go:1`]) });
+  }
+  push = await alternate(cmds);
+} catch (e) {
+  push = { error: String(e.message ?? e).split('\n').slice(0, 3).join(' ') };
+} finally {
+  registry.stop();
+}
+
+// 4: small image, five platforms, base in a local layout.
+const smallFile = await smallInputs(gotree);
+const small = await alternate([{ name: 'ociasm build (5 platforms)', run: async () => {
+  const r = await ociasm(['build', '-f', smallFile, '-o', fresh('small'), '--json']);
+  return { ...r, size: JSON.parse(r.stdout).images[0].platforms.reduce((s, p) => s + p.layer.size, 0) };
+} }]);
+
+// A CPU profile of one cold layer build: where the time goes.
+log('profiling one cold build');
+const profile = await profileSummary(CLI, ['build', '-f', 'go.yaml', '-o', fresh('profile'), '--no-layer-cache'], WORK, ENV);
+
+writeReport({ layer, warm, sweep, push, canPush, small, profile, digests });
+log(`done in ${((Date.now() - started) / 1000).toFixed(0)} s; wrote docs/bench.md`);
+
+function writeReport(r) {
+  const f = (x, d = 2) => x.toFixed(d);
+  const mb = (b) => `${f(b / 1e6, 1)} MB`;
+  const verdict = (ok) => (ok ? '**met**' : '**missed**');
+  const L = r.layer;
+  const o = L['ociasm build'];
+  const um = L['umoci insert'];
+  const pz = L[`tar | pigz -6 -n -p ${CORES}`];
+  const warmWall = median(r.warm.map((w) => w.wall));
+  const warmRatio = median(r.warm.map((w) => w.ratio));
+  const lines = [];
+  const row = (cells) => lines.push(`| ${cells.map((c) => String(c).replaceAll('|', '\\|')).join(' | ')} |`);
+  lines.push('# Benchmarks', '', '<!-- generated by `npm run bench` (bench/run.mjs); the analysis below comes from bench/analysis.md -->', '');
+  lines.push(`Run ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC on ${CORES} cores (${cpuModel()}), ${f(os.totalmem() / 2 ** 30, 0)} GiB. ` +
+    `Load average (1/5/15 min) before: ${loadBefore}, after: ${loadAverage()}. ${ROUNDS} rounds, commands alternated, medians shown.`, '');
+  lines.push('Tools: ' + Object.entries(versions()).map(([k, v]) => `${k}: ${v}`).join('; ') + '.', '');
+  lines.push(`## 1. Layer build: the Go toolchain tree`, '', `${tree.entries} entries, ${tree.files} files, ${mb(tree.bytes)} (Debian golang-go, /usr/lib/go-X with /usr/share/go-X resolved into one tree).`, '');
+  row(['command', 'wall s', 'CPU s', 'peak RSS MiB (median / max)', 'compressed', 'wall vs ociasm']);
+  row(['---', '---:', '---:', '---:', '---:', '---:']);
+  for (const [name, s] of Object.entries(L)) {
+    row([name, f(s.wall), f(s.cpu), `${f(s.rss, 0)} / ${f(s.maxRss, 0)}`, mb(s.size), `${f(s.wall / o.wall)}×`]);
+  }
+  lines.push('', `ociasm's layer digest was the same in every round: ${r.digests.size === 1 ? 'yes' : `NO (${[...r.digests].join(', ')})`}.`, '');
+  lines.push(`## 2. Warm rebuild (nothing changed)`, '', `Median ${f(warmWall)} s, ${f(warmRatio)}× the cold build of the same round (peak RSS ${f(median(r.warm.map((w) => w.rss)), 0)} MiB).`, '');
+  lines.push('## 3. Push to a local registry (fresh repository each time)', '');
+  let pushOk = null;
+  if (r.push?.error) lines.push(`The push case failed: ${r.push.error}`, '');
+  else {
+    row(['command', 'wall s', 'CPU s', 'peak RSS MiB']);
+    row(['---', '---:', '---:', '---:']);
+    for (const [name, s] of Object.entries(r.push)) row([name, f(s.wall), f(s.cpu), f(s.rss, 0)]);
+    if (!r.canPush) lines.push('', '`ociasm push` is **not available** in this build: only skopeo was measured.');
+    else pushOk = r.push['ociasm push'].wall / r.push['skopeo copy'].wall;
+    lines.push('');
+  }
+  const sm = r.small['ociasm build (5 platforms)'];
+  lines.push('## 4. Small image end to end', '', `Five platforms, busybox base from a local layout, one 10 MiB binary each: ${f(sm.wall)} s wall, ${f(sm.cpu)} s CPU, ${f(sm.rss, 0)} MiB peak RSS, ${mb(sm.size)} of layers.`, '');
+  lines.push('## Compression level (ociasm, one run each)', '');
+  row(['level', 'wall s', 'CPU s', 'peak RSS MiB', 'compressed', 'vs umoci size']);
+  row(['---:', '---:', '---:', '---:', '---:', '---:']);
+  for (const s of r.sweep) row([s.level, f(s.wall), f(s.cpu), f(s.rss, 0), mb(s.size), `${f(s.size / um.size, 3)}×`]);
+  lines.push('', '## Targets', '');
+  row(['target', 'measured', 'verdict']);
+  row(['---', '---', '---']);
+  row(['layer build wall ≤ 0.8 × umoci insert', `${f(o.wall / um.wall)}×`, verdict(o.wall / um.wall <= 0.8)]);
+  row(['compressed size ≤ umoci\'s', `${mb(o.size)} vs ${mb(um.size)}`, verdict(o.size <= um.size)]);
+  row([`layer build wall ≤ 1.0 × tar | pigz -6 -p ${CORES}`, `${f(o.wall / pz.wall)}×`, verdict(o.wall / pz.wall <= 1.0)]);
+  row(['peak RSS during the 0.5 GB build ≤ 200 MiB', `${f(o.maxRss, 0)} MiB (max of ${ROUNDS})`, verdict(o.maxRss <= 200)]);
+  row(['warm rebuild ≤ 0.25 × cold', `${f(warmRatio)}×`, verdict(warmRatio <= 0.25)]);
+  row(['push ≤ 0.9 × skopeo copy', pushOk === null ? 'not available' : `${f(pushOk)}×`, pushOk === null ? '**not measured**' : verdict(pushOk <= 0.9)]);
+  row(['small image, five platforms ≤ 1.5 s', `${f(sm.wall)} s`, verdict(sm.wall <= 1.5)]);
+  lines.push('', '## Where the time goes (one cold build, `node --cpu-prof`, self time per thread)', '', ...r.profile, '');
+  const analysis = path.join(ROOT, 'bench', 'analysis.md');
+  if (existsSync(analysis)) lines.push(readFileSync(analysis, 'utf8'));
+  writeFileSync(path.join(ROOT, 'docs', 'bench.md'), lines.join('\n').trimEnd() + '\n');
+}

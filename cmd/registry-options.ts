@@ -1,0 +1,37 @@
+/** The registry flags shared by `build` and `push`, and their mapping to library options. */
+import { type Command, InvalidArgumentError } from 'commander';
+import type { RegistryCliOptions } from '../src/registry/session.js';
+import type { Reporter } from '../src/report/reporter.js';
+
+function collect(value: string, prev: string[]): string[] {
+  return [...prev, value];
+}
+
+function positive(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(`"${value}" is not a positive whole number`);
+  return n;
+}
+
+export function addRegistryOptions(cmd: Command): Command {
+  return cmd
+    .option('--creds <[HOST=]USER:PASS>', 'registry credentials (without HOST=, for the registries pushed to)')
+    .option('--insecure-registry <host[:port]>', 'allow plain HTTP or unverified TLS for this registry (repeatable)', collect, [])
+    .option('--ca-file <file>', 'trust this CA (PEM) for registries (repeatable)', collect, [])
+    .option('--max-chunk-size <bytes>', 'largest upload request; bigger blobs go in chunks (default 32 MiB)', positive)
+    .option('--debug', 'print every registry request (method, URL, status; never credentials)');
+}
+
+export function registryCliOptions(opts: Record<string, any>, reporter: Reporter): RegistryCliOptions {
+  return {
+    ...(opts.creds ? { creds: opts.creds } : {}),
+    insecureRegistries: opts.insecureRegistry ?? [],
+    caFiles: opts.caFile ?? [],
+    ...(opts.maxChunkSize ? { maxChunkSize: opts.maxChunkSize } : {}),
+    ...(opts.jobs ? { jobs: opts.jobs } : {}),
+    ...(opts.cacheDir ? { cacheDir: opts.cacheDir } : {}),
+    push: !!opts.push,
+    lock: !!opts.lock,
+    ...(opts.debug ? { debug: (message: string) => reporter.emit({ type: 'step', image: 'registry', message }) } : {}),
+  };
+}

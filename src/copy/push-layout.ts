@@ -1,0 +1,46 @@
+/** `ociasm push DIR[:REF] DEST_REF`: one image or index from a layout to a registry. */
+import { findRef, parseLayoutSpec } from '../base/layout-source.js';
+import { LayoutStore } from '../cas/layout-store.js';
+import { parseReference } from '../codec/reference.js';
+import { OciasmError } from '../errors.js';
+import { Registries } from '../registry/registries.js';
+import type { RegistryCliOptions } from '../registry/session.js';
+import type { Reporter } from '../report/reporter.js';
+import { pushImages, type PushResult } from './push.js';
+
+export interface PushLayoutOptions extends RegistryCliOptions {
+  env: NodeJS.ProcessEnv;
+  reporter: Reporter;
+}
+
+/** Splits DIR[:REF] like `ociasm inspect` does: at the first ':'. */
+function splitLayoutArg(arg: string): { dir: string; ref?: string } {
+  return parseLayoutSpec(`oci:${arg}`);
+}
+
+export async function pushLayout(layoutArg: string, dest: string, opts: PushLayoutOptions): Promise<PushResult> {
+  const target = parseReference(dest);
+  const { dir, ref } = splitLayoutArg(layoutArg);
+  if (dir === '') throw new OciasmError('BUILDFILE_INVALID', `push: "${layoutArg}" names no layout directory`);
+  const store = await LayoutStore.open(dir, false);
+  const root = await findRef(store, ref, `layout ${dir}`);
+  const registries = new Registries({
+    env: opts.env, pushRegistries: [target.registry],
+    ...(opts.insecureRegistries ? { insecureRegistries: opts.insecureRegistries } : {}),
+    ...(opts.caFiles ? { caFiles: opts.caFiles } : {}),
+    ...(opts.creds ? { creds: opts.creds } : {}),
+    ...(opts.maxChunkSize ? { maxChunkSize: opts.maxChunkSize } : {}),
+    ...(opts.debug ? { debug: opts.debug } : {}),
+  });
+  try {
+    const { annotations: _drop, ...descriptor } = root;
+    const result = await pushImages(registries, [{ source: store, root: descriptor, targets: [target] }], {
+      jobs: opts.jobs ?? 4,
+      progress: (message) => opts.reporter.emit({ type: 'step', image: 'push', message }),
+    });
+    for (const r of result.refs) opts.reporter.emit({ type: 'line', text: `pushed ${r.ref}` });
+    return result;
+  } finally {
+    await registries.close();
+  }
+}

@@ -1,0 +1,145 @@
+/**
+ * One registry repository, seen through the same BlobStore interface as an OCI
+ * layout, plus manifest and tag operations. Manifests are negotiated with
+ * Accept for the OCI index and manifest and the Docker list and schema2.
+ */
+import { createHash } from 'node:crypto';
+import { type BlobInfo, type BlobStore, sha256 } from '../cas/blob-store.js';
+import { OciasmError } from '../errors.js';
+import { type Descriptor, type Digest, MediaType } from '../oci/types.js';
+import { type RegistryClient, header } from './client.js';
+import { type UploadOptions, uploadBlob, type BlobSource } from './upload.js';
+
+export const MANIFEST_ACCEPT = [MediaType.ImageIndex, MediaType.ImageManifest, MediaType.DockerManifestList, MediaType.DockerManifest].join(', ');
+
+export interface FetchedManifest {
+  descriptor: Descriptor;
+  bytes: Buffer;
+}
+
+/** The mediaType of manifest JSON whose Content-Type is missing or generic. */
+function sniffMediaType(bytes: Buffer): string {
+  try {
+    const doc = JSON.parse(bytes.toString('utf8')) as { mediaType?: string; manifests?: unknown };
+    return doc.mediaType ?? (Array.isArray(doc.manifests) ? MediaType.ImageIndex : MediaType.ImageManifest);
+  } catch {
+    return MediaType.ImageManifest;
+  }
+}
+
+export class RegistryRepository implements BlobStore {
+  readonly label: string;
+  readonly pull: string[];
+  readonly pushPull: string[];
+
+  constructor(readonly client: RegistryClient, readonly repository: string, private readonly upload: UploadOptions = {}) {
+    this.label = `${client.registry}/${repository}`;
+    this.pull = [`repository:${repository}:pull`];
+    this.pushPull = [`repository:${repository}:pull,push`];
+  }
+
+  private blobPath(digest: string): string {
+    return `/v2/${this.repository}/blobs/${digest}`;
+  }
+
+  async has(digest: Digest): Promise<boolean> {
+    const what = `blob ${digest} of ${this.label}`;
+    const res = await this.client.request({ method: 'HEAD', path: this.blobPath(digest), scopes: this.pull, what });
+    if (res.status !== 200 && res.status !== 404) throw await this.client.unexpected(res, { method: 'HEAD', what });
+    await res.body.dump();
+    return res.status === 200;
+  }
+
+  /** Streams a blob; the caller checks it against its digest (the pull cache does). */
+  async *open(digest: Digest): AsyncIterable<Buffer> {
+    const what = `blob ${digest} of ${this.label}`;
+    const res = await this.client.request({ method: 'GET', path: this.blobPath(digest), scopes: this.pull, what });
+    if (res.status === 404) {
+      await res.body.dump();
+      throw new OciasmError('MANIFEST_UNKNOWN', `${this.label}: blob ${digest} is not in the repository`);
+    }
+    if (res.status !== 200) throw await this.client.unexpected(res, { method: 'GET', what });
+    for await (const chunk of res.body) yield chunk as Buffer;
+  }
+
+  async readBytes(digest: Digest): Promise<Buffer> {
+    const chunks: Buffer[] = [];
+    for await (const c of this.open(digest)) chunks.push(c);
+    return Buffer.concat(chunks);
+  }
+
+  async put(data: AsyncIterable<Uint8Array>, expected?: Partial<BlobInfo>): Promise<BlobInfo> {
+    const chunks: Buffer[] = [];
+    for await (const c of data) chunks.push(Buffer.from(c));
+    const bytes = Buffer.concat(chunks);
+    const info = { digest: sha256(bytes), size: bytes.length };
+    if ((expected?.digest && expected.digest !== info.digest) || (expected?.size !== undefined && expected.size !== info.size)) {
+      throw new OciasmError('DIGEST_MISMATCH', `${this.label}: blob content is ${info.digest}, expected ${expected.digest ?? '?'}`);
+    }
+    await this.putBlob(info, { size: bytes.length, openAt: async function* (offset, end) { yield bytes.subarray(offset, end); } });
+    return info;
+  }
+
+  async putBytes(data: Uint8Array): Promise<BlobInfo> {
+    return this.put((async function* () { yield data; })());
+  }
+
+  /** Uploads a blob unless present; mounts it from `mountFrom` (same registry) when given. Returns what happened. */
+  async putBlob(info: BlobInfo, source: BlobSource, mountFrom?: string): Promise<'present' | 'mounted' | 'uploaded'> {
+    if (await this.has(info.digest)) return 'present';
+    return uploadBlob(this, info, source, { ...this.upload, ...(mountFrom ? { mountFrom } : {}) });
+  }
+
+  /** GETs a manifest by tag or digest; a digest reference is verified against the bytes. */
+  async getManifest(reference: string): Promise<FetchedManifest> {
+    const what = `manifest ${reference} of ${this.label}`;
+    const res = await this.client.request({
+      method: 'GET', path: `/v2/${this.repository}/manifests/${reference}`, scopes: this.pull, what, headers: { accept: MANIFEST_ACCEPT },
+    });
+    if (res.status === 404) {
+      await res.body.dump();
+      throw new OciasmError('MANIFEST_UNKNOWN', `${this.label}: no manifest "${reference}"`);
+    }
+    if (res.status !== 200) throw await this.client.unexpected(res, { method: 'GET', what });
+    const bytes = Buffer.from(await res.body.arrayBuffer());
+    const digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}` as Digest;
+    if (reference.startsWith('sha256:') && reference !== digest) {
+      throw new OciasmError('DIGEST_MISMATCH', `${this.label}: manifest ${reference} has content ${digest}; nothing was kept`);
+    }
+    const contentType = header(res, 'content-type')?.split(';')[0]?.trim();
+    const mediaType = contentType && contentType !== 'application/json' && contentType !== 'application/octet-stream' ? contentType : sniffMediaType(bytes);
+    return { descriptor: { mediaType, digest, size: bytes.length }, bytes };
+  }
+
+  /** A manifest's bytes by digest, as a stream (for the pull cache). */
+  async *openManifest(digest: Digest): AsyncIterable<Buffer> {
+    yield (await this.getManifest(digest)).bytes;
+  }
+
+  /** HEADs a tag or digest: its digest, or undefined when missing. */
+  async resolveManifest(reference: string): Promise<Digest | undefined> {
+    const what = `manifest ${reference} of ${this.label}`;
+    const res = await this.client.request({
+      method: 'HEAD', path: `/v2/${this.repository}/manifests/${reference}`, scopes: this.pull, what, headers: { accept: MANIFEST_ACCEPT },
+    });
+    if (res.status !== 200 && res.status !== 404) throw await this.client.unexpected(res, { method: 'HEAD', what });
+    await res.body.dump();
+    if (res.status === 404) return undefined;
+    const d = header(res, 'docker-content-digest');
+    return d ? (d as Digest) : (await this.getManifest(reference)).descriptor.digest;
+  }
+
+  async putManifest(reference: string, bytes: Buffer, mediaType: string): Promise<void> {
+    const what = `manifest ${reference} of ${this.label}`;
+    const res = await this.client.request({
+      method: 'PUT', path: `/v2/${this.repository}/manifests/${reference}`, scopes: this.pushPull, what,
+      headers: { 'content-type': mediaType, 'content-length': String(bytes.length) }, body: () => bytes,
+    });
+    if (res.status !== 201 && res.status !== 200) throw await this.client.unexpected(res, { method: 'PUT', what });
+    await res.body.dump();
+    const d = header(res, 'docker-content-digest');
+    if (d && d !== sha256(bytes)) {
+      throw new OciasmError('PUSH_VERIFY', `${this.label}: the registry stored manifest ${reference} as ${d}, we sent ${sha256(bytes)}`);
+    }
+  }
+}

@@ -1,0 +1,143 @@
+/**
+ * A build's registry session: the pull context for registry bases (shared
+ * clients, the blob cache, ociasm.lock pins), and after a successful build
+ * the lock update and the push to every image's `push:` references.
+ */
+import path from 'node:path';
+import type { BuildFile, ImageSpec } from '../buildfile/types.js';
+import { expandTemplate } from '../buildfile/template.js';
+import { openBlobCache, PullThroughStore } from '../cache/blob-cache.js';
+import type { BlobStore } from '../cas/blob-store.js';
+import type { LayoutStore } from '../cas/layout-store.js';
+import { formatPlatform, parsePlatform, platformTag } from '../codec/platform.js';
+import { parseReference, type Reference } from '../codec/reference.js';
+import { pushImages, type PushRequest, type PushResult } from '../copy/push.js';
+import { OciasmError } from '../errors.js';
+import type { Descriptor, Digest } from '../oci/types.js';
+import type { PullContext } from '../base/registry-source.js';
+import type { Reporter } from '../report/reporter.js';
+import { lockPath, readLock, writeLock } from './lock.js';
+import { Registries, type RegistryOptions } from './registries.js';
+
+export interface RegistryCliOptions {
+  insecureRegistries?: string[];
+  caFiles?: string[];
+  creds?: string;
+  /** `--push`: push every built image to its `push:` references. */
+  push?: boolean;
+  /** `--lock`: resolve registry bases afresh and rewrite ociasm.lock. */
+  lock?: boolean;
+  /** Parallel blob uploads (default 4). */
+  jobs?: number;
+  maxChunkSize?: number;
+  debug?: (message: string) => void;
+  /** The blob cache folder (an OCI layout); default `<build cache>/registry`. */
+  cacheDir?: string;
+}
+
+/** What a build hands over after it succeeded. */
+export interface BuiltImage {
+  name: string;
+  index: Descriptor;
+  platforms: { platform: string; manifest: Descriptor }[];
+}
+
+function expand(text: string, vars: Record<string, string>, where: string): string {
+  return expandTemplate(text, vars, where);
+}
+
+export function pushTargets(spec: ImageSpec, where: string): Reference[] {
+  return (spec.push ?? []).map((text, i) => {
+    const at = `${where}: push[${i}]`;
+    try {
+      return parseReference(expand(text, { name: spec.name, tag: spec.tag }, at));
+    } catch (e) {
+      throw new OciasmError('BUILDFILE_INVALID', `${at}: ${(e as Error).message}`);
+    }
+  });
+}
+
+function platformTagsFor(spec: ImageSpec, img: BuiltImage, where: string): { digest: Digest; tag: string }[] {
+  if (!spec.platformTags) return [];
+  return img.platforms.map((p) => {
+    const pl = parsePlatform(p.platform);
+    const vars = {
+      name: spec.name, tag: spec.tag, os: pl.os, arch: pl.architecture, variant: pl.variant ?? '',
+      platform: formatPlatform(pl), platformTag: platformTag(pl),
+    };
+    const tag = expand(spec.platformTags!, vars, `${where}: platformTags`);
+    if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(tag)) {
+      throw new OciasmError('BUILDFILE_INVALID', `${where}: platformTags: "${tag}" (for ${p.platform}) is not a valid tag`);
+    }
+    return { digest: p.manifest.digest, tag };
+  });
+}
+
+export class BuildRegistrySession {
+  readonly registries: Registries;
+  readonly pull: PullContext;
+  private readonly resolved = new Map<string, Digest>();
+  private cache?: Promise<LayoutStore>;
+
+  private constructor(
+    private readonly bf: BuildFile,
+    private readonly opts: RegistryCliOptions,
+    private readonly lockFile: string,
+    private readonly pins: Record<string, Digest> | undefined,
+    registryOptions: RegistryOptions,
+    cacheDir: string,
+  ) {
+    this.registries = new Registries(registryOptions);
+    this.pull = {
+      registries: this.registries,
+      cache: () => (this.cache ??= openBlobCache(cacheDir)),
+      makeStore: (cache, fetch, label) => new PullThroughStore(cache, fetch, label),
+      resolved: this.resolved,
+      ...(pins && !opts.lock ? { pins } : {}),
+    };
+  }
+
+  static async open(bf: BuildFile, opts: RegistryCliOptions = {}, env: NodeJS.ProcessEnv, buildCacheDir: string): Promise<BuildRegistrySession> {
+    const pushRegistries = opts.push
+      ? bf.images.flatMap((spec) => pushTargets(spec, `${bf.file}: image "${spec.name}"`).map((r) => r.registry))
+      : [];
+    const lockFile = lockPath(bf.dir);
+    const pins = await readLock(lockFile);
+    const registryOptions: RegistryOptions = {
+      env, pushRegistries,
+      insecureRegistries: [...(bf.insecureRegistries ?? []), ...(opts.insecureRegistries ?? [])],
+      ...(opts.caFiles ? { caFiles: opts.caFiles } : {}),
+      ...(opts.creds ? { creds: opts.creds } : {}),
+      ...(opts.maxChunkSize ? { maxChunkSize: opts.maxChunkSize } : {}),
+      ...(opts.debug ? { debug: opts.debug } : {}),
+    };
+    return new BuildRegistrySession(bf, opts, lockFile, pins, registryOptions, opts.cacheDir ?? path.join(buildCacheDir, 'registry'));
+  }
+
+  /** After a successful build: rewrite the lock when asked, then push when asked. */
+  async afterBuild(images: BuiltImage[], store: BlobStore, reporter: Reporter): Promise<PushResult | undefined> {
+    if (this.opts.lock && this.resolved.size > 0) await writeLock(this.lockFile, this.resolved, this.pins);
+    if (!this.opts.push) return undefined;
+    const requests: PushRequest[] = [];
+    for (const img of images) {
+      const spec = this.bf.images.find((s) => s.name === img.name)!;
+      const where = `${this.bf.file}: image "${spec.name}"`;
+      const targets = pushTargets(spec, where);
+      if (targets.length === 0) {
+        reporter.emit({ type: 'warn', message: `${where}: --push given but the image has no push: references` });
+        continue;
+      }
+      requests.push({ source: store, root: img.index, targets, platformTags: platformTagsFor(spec, img, where) });
+    }
+    const result = await pushImages(this.registries, requests, {
+      jobs: this.opts.jobs ?? 4,
+      progress: (message) => reporter.emit({ type: 'step', image: 'push', message }),
+    });
+    for (const r of result.refs) reporter.emit({ type: 'line', text: `pushed ${r.ref}${r.platformTags.length ? ` (+ ${r.platformTags.length} platform tags)` : ''}` });
+    return result;
+  }
+
+  async close(): Promise<void> {
+    await this.registries.close();
+  }
+}

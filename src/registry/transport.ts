@@ -1,0 +1,127 @@
+/**
+ * How to reach a registry: HTTPS verified by default (system CAs plus
+ * `--ca-file` and `SSL_CERT_FILE`); plain HTTP or unverified TLS only for a
+ * registry named in `--insecure-registry`/`insecureRegistries:`; loopback
+ * hosts (localhost, 127.0.0.0/8, ::1) may fall back to plain HTTP as Docker
+ * allows. One keep-alive undici Agent per TLS setting, shared by all requests.
+ */
+import { readFileSync } from 'node:fs';
+import tls from 'node:tls';
+import { Agent } from 'undici';
+import { apiHost, isLoopback } from '../codec/reference.js';
+import { OciasmError } from '../errors.js';
+
+export interface TlsOptions {
+  /** Registries (host[:port]) allowed over plain HTTP or unverified TLS. */
+  insecureRegistries?: string[];
+  /** Extra CA certificate files (PEM). */
+  caFiles?: string[];
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface Endpoint {
+  /** e.g. `https://registry-1.docker.io` */
+  baseUrl: string;
+  dispatcher: Agent;
+}
+
+const AGENT_OPTIONS = { keepAliveTimeout: 10_000, connections: 16, headersTimeout: 60_000, bodyTimeout: 120_000 } as const;
+
+function readCa(file: string, source: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new OciasmError('REGISTRY_TLS', `cannot read the CA file ${file} (${source}): ${(e as NodeJS.ErrnoException).code ?? e}`);
+  }
+}
+
+/** TLS errors that mean "this server does not speak TLS" rather than "this certificate is bad". */
+function isPlainHttpServer(e: unknown): boolean {
+  for (let cur = e as { code?: string; message?: string; cause?: unknown } | undefined, d = 0; cur && d < 5; cur = cur.cause as typeof cur, d++) {
+    if (cur.code === 'ERR_SSL_WRONG_VERSION_NUMBER' || /wrong version number|packet length too long|EPROTO/.test(`${cur.code} ${cur.message}`)) return true;
+  }
+  return false;
+}
+
+export function isTlsError(e: unknown): boolean {
+  for (let cur = e as { code?: string; cause?: unknown } | undefined, d = 0; cur && d < 5; cur = cur.cause as typeof cur, d++) {
+    if (typeof cur.code === 'string' && /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS|ERR_SSL|HOSTNAME/.test(cur.code)) return true;
+  }
+  return false;
+}
+
+export class Transport {
+  private readonly insecure: Set<string>;
+  private ca?: string[];
+  private verified?: Agent;
+  private unverified?: Agent;
+  /** Decided scheme per registry, probed once. */
+  private readonly schemes = new Map<string, Promise<Endpoint>>();
+
+  constructor(private readonly opts: TlsOptions = {}) {
+    this.insecure = new Set((opts.insecureRegistries ?? []).map((h) => h.toLowerCase()));
+  }
+
+  /** System CAs plus --ca-file and SSL_CERT_FILE, read on first use (a build without registries reads nothing). */
+  private cas(): string[] {
+    if (!this.ca) {
+      const extra = (this.opts.caFiles ?? []).map((f) => readCa(f, '--ca-file'));
+      const sslCertFile = this.opts.env?.SSL_CERT_FILE;
+      if (sslCertFile) extra.push(readCa(sslCertFile, 'SSL_CERT_FILE'));
+      this.ca = extra.length > 0 ? [...tls.rootCertificates, ...extra] : [];
+    }
+    return this.ca;
+  }
+
+  isInsecure(registry: string): boolean {
+    return this.insecure.has(registry.toLowerCase());
+  }
+
+  private agent(verify: boolean): Agent {
+    if (verify) {
+      const ca = this.cas();
+      this.verified ??= new Agent({ ...AGENT_OPTIONS, connect: ca.length > 0 ? { ca } : {} });
+      return this.verified;
+    }
+    this.unverified ??= new Agent({ ...AGENT_OPTIONS, connect: { rejectUnauthorized: false } });
+    return this.unverified;
+  }
+
+  /** The endpoint for a registry; for loopback and insecure registries, probes HTTPS first. */
+  endpoint(registry: string): Promise<Endpoint> {
+    let p = this.schemes.get(registry);
+    if (!p) {
+      p = this.probe(registry);
+      this.schemes.set(registry, p);
+      p.catch(() => this.schemes.delete(registry));
+    }
+    return p;
+  }
+
+  private async probe(registry: string): Promise<Endpoint> {
+    const host = apiHost(registry);
+    const insecure = this.isInsecure(registry);
+    const https: Endpoint = { baseUrl: `https://${host}`, dispatcher: this.agent(!insecure) };
+    if (!insecure && !isLoopback(registry)) return https;
+    try {
+      const res = await https.dispatcher.request({ origin: https.baseUrl, path: '/v2/', method: 'GET' });
+      await res.body.dump();
+      return https;
+    } catch (e) {
+      if (insecure || isPlainHttpServer(e)) return { baseUrl: `http://${host}`, dispatcher: this.agent(true) };
+      if (isTlsError(e)) {
+        throw new OciasmError('REGISTRY_TLS', `${registry}: TLS verification failed (${(e as Error).message}); add its CA with --ca-file, or name it in --insecure-registry`, { cause: e });
+      }
+      throw e;
+    }
+  }
+
+  /** The agent for any other URL (a token realm, a blob redirect): unverified only for an insecure host. */
+  dispatcherFor(url: URL): Agent {
+    return this.agent(!(url.protocol === 'https:' && this.isInsecure(url.host)));
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([this.verified?.close(), this.unverified?.close()]);
+  }
+}
