@@ -8,7 +8,9 @@ import type { Writable } from 'node:stream';
 export type ReportEvent =
   | { type: 'step'; image: string; platform?: string; message: string }
   | { type: 'warn'; message: string }
-  | { type: 'line'; text: string; json?: unknown };
+  | { type: 'line'; text: string; json?: unknown }
+  /** A tool's own output (the toolchain's lines): stderr in every mode, so stdout stays the result. */
+  | { type: 'log'; text: string };
 
 export interface Reporter {
   emit(event: ReportEvent): void;
@@ -28,6 +30,7 @@ class PlainReporter implements Reporter {
   constructor(private readonly io: ReporterStreams, private readonly verbose: boolean) {}
   emit(e: ReportEvent): void {
     if (e.type === 'line') this.io.stdout.write(e.text + '\n');
+    else if (e.type === 'log') this.io.stderr.write(e.text + '\n');
     else if (e.type === 'warn') this.io.stderr.write(`warning: ${e.message}\n`);
     else if (this.verbose) this.io.stderr.write(`[${e.image}${e.platform ? ` ${e.platform}` : ''}] ${e.message}\n`);
   }
@@ -50,6 +53,7 @@ class TtyReporter implements Reporter {
     }
     this.status = '';
     if (e.type === 'line') this.io.stdout.write(e.text + '\n');
+    else if (e.type === 'log') this.io.stderr.write(e.text + '\n');
     else this.io.stderr.write(`warning: ${e.message}\n`);
   }
   result(): void {}
@@ -64,6 +68,7 @@ class JsonReporter implements Reporter {
   constructor(private readonly io: ReporterStreams) {}
   emit(e: ReportEvent): void {
     if (e.type === 'warn') this.warnings.push(e.message);
+    else if (e.type === 'log') this.io.stderr.write(e.text + '\n');
   }
   result(value: unknown): void {
     const doc = this.warnings.length > 0 && value && typeof value === 'object' ? { ...value, warnings: this.warnings } : value;

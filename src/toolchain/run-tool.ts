@@ -33,7 +33,7 @@ export async function runTool(o: RunToolOptions): Promise<void> {
     for await (const line of sp.iterable({ from: 'all' })) {
       tail.push(line);
       if (tail.length > TAIL_LINES) tail.shift();
-      o.reporter.emit({ type: 'line', text: `${o.prefix} ${line}` });
+      o.reporter.emit({ type: 'log', text: `${o.prefix} ${line}` });
     }
   } catch {
     // the result below says what happened

@@ -39,7 +39,7 @@ beforeAll(async () => {
   commit = await gitRepoFrom('c-hello', repo, 'c', { 'ociasm.yaml': BUILD_FILE });
   const r = await ociasm(['build', '-f', path.join(repo, 'ociasm.yaml'), '-o', layout], { env });
   expect(r.code, r.stderr + r.stdout).toBe(0);
-  firstOut = r.stdout;
+  firstOut = r.stderr;
 });
 afterAll(() => tmp.cleanup());
 

@@ -42,7 +42,7 @@ beforeAll(async () => {
   commit = await gitRepoFrom('go-hello', repo, 'src', { 'ociasm.yaml': BUILD_FILE });
   const r = await ociasm(['build', '-f', path.join(repo, 'ociasm.yaml'), '-o', layout, '--extract', bin], { env });
   expect(r.code, r.stderr + r.stdout).toBe(0);
-  firstOut = r.stdout;
+  firstOut = r.stderr;
 });
 afterAll(() => tmp.cleanup());
 

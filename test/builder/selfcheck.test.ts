@@ -57,7 +57,7 @@ images:
 `);
     const r = await ociasm(['build', '-f', f, '-o', path.join(tmp.dir, 'fail-oci')], { env });
     expect(r.code).toBe(1);
-    expect(r.stdout).toContain('[tool linux/amd64] compiling');
+    expect(r.stderr).toContain('[tool linux/amd64] compiling');
     expect(r.stderr).toContain('error[TOOLCHAIN_FAILED]');
     expect(r.stderr).toContain('exited with code 3');
     expect(r.stderr).toContain('| main.c:1: error: boom');

@@ -32,8 +32,9 @@ describe('reporter', () => {
     plain.emit({ type: 'step', image: 'app', message: 'x' });
     plain.emit({ type: 'line', text: 'done' });
     plain.emit({ type: 'warn', message: 'careful' });
+    plain.emit({ type: 'log', text: '[app linux/amd64] compiling' });
     expect(out.text()).toBe('done\n');
-    expect(err.text()).toBe('warning: careful\n');
+    expect(err.text()).toBe('warning: careful\n[app linux/amd64] compiling\n');
     const jout = sink();
     const json = createReporter('json', { stdout: jout.stream, stderr: sink().stream });
     json.emit({ type: 'line', text: 'ignored' });
