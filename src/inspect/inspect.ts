@@ -1,8 +1,7 @@
 /** `ociasm inspect DIR[:REF]`: the index, each manifest, config fields and layer contents counted. */
 import { findRef } from '../base/layout-source.js';
-import { openLayerTar } from '../base/layer-stream.js';
+import { layerEntries } from '../base/layer-stream.js';
 import { LayoutStore } from '../cas/layout-store.js';
-import { decodeTar } from '../codec/tar/decode.js';
 import { formatPlatform } from '../codec/platform.js';
 import { readJsonBlob } from '../image/read.js';
 import {
@@ -48,7 +47,7 @@ async function summarizeLayer(store: LayoutStore, desc: Descriptor): Promise<Lay
     digest: desc.digest, mediaType: desc.mediaType, size: desc.size, uncompressedSize: 0,
     entries: 0, files: 0, directories: 0, symlinks: 0, hardlinks: 0, other: 0,
   };
-  for await (const { header } of decodeTar(openLayerTar(store, desc), { label: desc.digest })) {
+  for await (const { header } of layerEntries(store, desc)) {
     s.entries++;
     s.uncompressedSize += header.size;
     if (header.type === 'file') s.files++;
