@@ -89,7 +89,11 @@ export async function pushImages(registries: Registries, requests: PushRequest[]
         stats[how]++;
         opts.progress?.(`${how} ${desc.digest.slice(7, 19)} → ${d.repo.label}`);
       })();
-      if (!home) homes.set(homeKey, job.then(() => d.ref.repository));
+      if (!home) {
+        const mountable = job.then(() => d.ref.repository);
+        mountable.catch(() => undefined); // awaited only by later blobs; the failure itself is reported through `job`
+        homes.set(homeKey, mountable);
+      }
       blobJobs.set(key, job);
     }
     return job;

@@ -25,6 +25,8 @@ export function describeSource(creds: Credentials | undefined): string {
 export class RegistryAuth {
   private challenge?: Challenge;
   private readonly tokens: CachedToken[] = [];
+  /** Token requests in flight, by scope set: parallel requests share one. */
+  private readonly pending = new Map<string, Promise<CachedToken>>();
 
   constructor(
     readonly registry: string,
@@ -63,9 +65,17 @@ export class RegistryAuth {
     const now = this.now();
     const hit = this.tokens.find((t) => t.expiresAt > now + 5000 && scopesCover(t.scopes, want));
     if (hit) return `Bearer ${hit.token}`;
-    const token = await this.fetchToken(c, want, creds);
-    this.tokens.push(token);
-    return `Bearer ${token.token}`;
+    const key = want.join(' ');
+    let p = this.pending.get(key);
+    if (!p) {
+      p = this.fetchToken(c, want, creds).then((t) => {
+        this.tokens.push(t);
+        return t;
+      });
+      this.pending.set(key, p);
+      p.then(() => this.pending.delete(key), () => this.pending.delete(key));
+    }
+    return `Bearer ${(await p).token}`;
   }
 
   /** Drops cached tokens for a scope set the registry has just refused. */
