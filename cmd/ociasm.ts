@@ -20,16 +20,22 @@ function reporterFor(opts: { json?: boolean; verbose?: boolean; debug?: boolean 
   return createReporter(pickMode(!!opts.json, !!process.stderr.isTTY, process.env), io, !!opts.verbose || !!opts.debug);
 }
 
+function reportError(e: unknown, json: boolean | undefined): void {
+  const code = isOciasmError(e) ? e.code : 'INTERNAL';
+  const message = e instanceof Error ? e.message : String(e);
+  if (json) process.stdout.write(JSON.stringify({ error: { code, message } }, null, 2) + '\n');
+  process.stderr.write(`ociasm: error[${code}]: ${message}\n`);
+  if (!isOciasmError(e) && e instanceof Error && process.env.OCIASM_DEBUG) process.stderr.write(`${e.stack}\n`);
+  process.exitCode = 1;
+}
+
 async function run(json: boolean | undefined, fn: () => Promise<void>): Promise<void> {
+  // A rejection nobody awaited is a bug, but the user still gets one line and a non-zero exit, not a stack.
+  process.on('unhandledRejection', (e) => reportError(e, false));
   try {
     await fn();
   } catch (e) {
-    const code = isOciasmError(e) ? e.code : 'INTERNAL';
-    const message = e instanceof Error ? e.message : String(e);
-    if (json) process.stdout.write(JSON.stringify({ error: { code, message } }, null, 2) + '\n');
-    process.stderr.write(`ociasm: error[${code}]: ${message}\n`);
-    if (!isOciasmError(e) && e instanceof Error && process.env.OCIASM_DEBUG) process.stderr.write(`${e.stack}\n`);
-    process.exitCode = 1;
+    reportError(e, json);
   }
 }
 
