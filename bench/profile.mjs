@@ -1,5 +1,11 @@
 // Runs ociasm once under `node --cpu-prof` and summarises self time per thread.
 import { spawnSync } from 'node:child_process';
+
+/** The node flags on the CLI's `#!/usr/bin/env -S node …` line, so the profile runs as users do. */
+function shebangFlags(cli) {
+  const first = readFileSync(cli, 'utf8').split('\n', 1)[0];
+  return first.split(/\s+/).filter((w) => w.startsWith('--'));
+}
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -26,7 +32,7 @@ function summarise(file, top) {
 export async function profileSummary(cli, args, cwd, env) {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'ociasm-bench-prof-'));
   try {
-    const r = spawnSync(process.execPath, ['--cpu-prof', '--cpu-prof-dir', dir, cli, ...args], { cwd, env: { ...process.env, ...env }, encoding: 'utf8' });
+    const r = spawnSync(process.execPath, [...shebangFlags(cli), '--cpu-prof', '--cpu-prof-dir', dir, cli, ...args], { cwd, env: { ...process.env, ...env }, encoding: 'utf8' });
     if (r.status !== 0) return [`(profile run failed: ${r.stderr.slice(0, 300)})`];
     const files = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile')).sort();
     const lines = [];

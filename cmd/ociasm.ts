@@ -1,5 +1,10 @@
-#!/usr/bin/env node
-/** The thin CLI: parse arguments, call the library, report. */
+#!/usr/bin/env -S node --max-semi-space-size=4
+/**
+ * The thin CLI: parse arguments, call the library, report.
+ * The shebang's smaller young generation (4 MiB semi-spaces instead of V8's
+ * 16) lowers the peak RSS of a large layer build by ~30 MiB and is not slower:
+ * the garbage is mostly 1 MiB buffers (docs/bench.md).
+ */
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { loadBuildFile } from '../src/buildfile/load.js';
 import { build, type BuildResult } from '../src/build/build.js';

@@ -14,9 +14,9 @@ export type InBuildLookup = (name: string) => Promise<{ refName: string; index: 
 export class InBuildSource implements BaseSource {
   constructor(readonly spec: string, private readonly name: string, private readonly lookup: InBuildLookup) {}
 
-  async resolve(platform: Platform): Promise<BaseImage> {
+  async resolve(platform: Platform, variantFallback = false): Promise<BaseImage> {
     const { refName, index, store } = await this.lookup(this.name);
-    const resolved = await resolvePlatform(store, index, platform, `${this.spec} (${refName})`);
+    const resolved = await resolvePlatform(store, index, platform, `${this.spec} (${refName})`, variantFallback);
     return {
       name: refName,
       manifestDigest: resolved.manifestDigest,

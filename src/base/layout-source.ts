@@ -40,11 +40,11 @@ export class LayoutSource implements BaseSource {
     if (ref !== undefined) this.ref = ref;
   }
 
-  async resolve(platform: Platform): Promise<BaseImage> {
+  async resolve(platform: Platform, variantFallback = false): Promise<BaseImage> {
     this.store ??= LayoutStore.open(this.dir, false);
     const store = await this.store;
     const top = await findRef(store, this.ref, `base ${this.spec}`);
-    const resolved = await resolvePlatform(store, top, platform, this.spec);
+    const resolved = await resolvePlatform(store, top, platform, this.spec, variantFallback);
     return {
       name: this.ref ?? path.basename(this.dir),
       manifestDigest: resolved.manifestDigest,

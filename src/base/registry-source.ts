@@ -82,7 +82,7 @@ export class RegistrySource implements BaseSource {
     return { descriptor, store: this.ctx.makeStore(cache, fetch, `base ${this.name}`) };
   }
 
-  async resolve(platform: Platform): Promise<BaseImage> {
+  async resolve(platform: Platform, variantFallback = false): Promise<BaseImage> {
     this.top ??= this.resolveTop();
     this.top.catch(() => undefined);
     let top: Top;
@@ -92,7 +92,7 @@ export class RegistrySource implements BaseSource {
       if (isOciasmError(e) && e.code === 'MANIFEST_UNKNOWN') throw new OciasmError('REF_NOT_FOUND', `base ${this.spec}: ${e.message}`);
       throw e;
     }
-    const resolved = await resolvePlatform(top.store, top.descriptor, platform, formatReference(this.ref));
+    const resolved = await resolvePlatform(top.store, top.descriptor, platform, formatReference(this.ref), variantFallback);
     return {
       name: this.name,
       manifestDigest: resolved.manifestDigest,

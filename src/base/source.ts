@@ -17,5 +17,6 @@ export interface BaseImage {
 
 export interface BaseSource {
   readonly spec: string;
-  resolve(platform: Platform): Promise<BaseImage | undefined>;
+  /** `variantFallback`: an arm/v7 build may take an arm/v6 or v5 base (build file `baseVariantFallback`). */
+  resolve(platform: Platform, variantFallback?: boolean): Promise<BaseImage | undefined>;
 }

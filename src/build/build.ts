@@ -125,7 +125,7 @@ async function buildPlatform(
   const p = formatPlatform(plan.platform);
   const step = (message: string) => ctx.reporter.emit({ type: 'step', image: image.spec.name, platform: p, message });
   step(`resolving base ${source.spec}`);
-  const base = await source.resolve(plan.platform);
+  const base = await source.resolve(plan.platform, image.spec.baseVariantFallback);
   const rootfs = await squashBase(base, (d) => step(`applying base layer ${d.slice(7, 19)}`));
   try {
     step('injecting files');

@@ -57,6 +57,8 @@ export interface ImageSpec {
   name: string;
   tag: string;
   base: string;
+  /** An arm/v7 build may use an arm/v6 or v5 base image (and v6 a v5) when the exact variant is missing. */
+  baseVariantFallback?: boolean;
   platforms: string[];
   files: FilesEntry[];
   paths: PathEntry[];

@@ -62,7 +62,7 @@ function strMap(v: unknown, ctx: Ctx): Record<string, string> {
 const IMAGE_KEYS = [
   'name', 'tag', 'base', 'platforms', 'files', 'paths', 'entrypoint', 'cmd', 'env', 'user',
   'workdir', 'volumes', 'ports', 'labels', 'annotations', 'stopSignal', 'args', 'build', 'test', 'accounts',
-  'push', 'platformTags',
+  'push', 'platformTags', 'baseVariantFallback',
 ] as const;
 const BUILD_KEYS = ['run', 'dir', 'env', 'platformEnv', 'inputs', 'outputs'] as const;
 
@@ -171,6 +171,10 @@ function imageSpec(v: unknown, ctx: Ctx): ImageSpec {
     spec.accounts = parseAccounts(o.accounts, (where, msg) => ctx.at(where).fail(msg));
   }
   if (o.push !== undefined && o.push !== null) spec.push = strList(o.push, ctx.at('push'));
+  if (o.baseVariantFallback !== undefined) {
+    if (typeof o.baseVariantFallback !== 'boolean') return ctx.at('baseVariantFallback').fail('must be true or false');
+    spec.baseVariantFallback = o.baseVariantFallback;
+  }
   const platformTags = optStr(o.platformTags, ctx.at('platformTags'));
   if (platformTags !== undefined) spec.platformTags = platformTags;
   return spec;

@@ -58,6 +58,18 @@ export function platformTag(p: Platform): string {
   }
 }
 
+/**
+ * The platforms a base may provide for a build platform, best first. Without
+ * fallback only the platform itself; with it, as containerd's matcher allows,
+ * an arm/v7 build accepts an arm/v6 or arm/v5 base and arm/v6 accepts arm/v5.
+ */
+export function baseCandidates(p: Platform, variantFallback: boolean): Platform[] {
+  if (!variantFallback || p.architecture !== 'arm') return [p];
+  const order = ['v7', 'v6', 'v5'];
+  const from = order.indexOf(p.variant ?? 'v7');
+  return from < 0 ? [p] : order.slice(from).map((variant) => ({ ...p, variant }));
+}
+
 export function samePlatform(a: Platform, b: Platform): boolean {
   return a.os === b.os && a.architecture === b.architecture && (a.variant ?? '') === (b.variant ?? '');
 }

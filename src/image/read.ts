@@ -1,5 +1,5 @@
 /** Image semantics over any BlobStore: resolving an index to a platform's manifest and config. */
-import { formatPlatform, samePlatform } from '../codec/platform.js';
+import { baseCandidates, formatPlatform, samePlatform } from '../codec/platform.js';
 import type { BlobStore } from '../cas/blob-store.js';
 import { OciasmError } from '../errors.js';
 import {
@@ -30,20 +30,32 @@ export function platformMatches(want: Platform, have: Platform | undefined): boo
   return samePlatform(norm(want), norm(have));
 }
 
-/** Follows `desc` (an index or a manifest) to the manifest for `platform`. */
-export async function resolvePlatform(store: BlobStore, desc: Descriptor, platform: Platform, label: string): Promise<ResolvedImage> {
+function describeWanted(accept: Platform[]): string {
+  const [first, ...rest] = accept.map(formatPlatform);
+  return rest.length === 0 ? `${first}` : `${first} (nor the allowed fallback ${rest.join(', ')})`;
+}
+
+/**
+ * Follows `desc` (an index or a manifest) to the manifest for `platform`.
+ * With `variantFallback`, an older arm variant is taken when the exact one is
+ * missing (see baseCandidates); the best available candidate wins.
+ */
+export async function resolvePlatform(
+  store: BlobStore, desc: Descriptor, platform: Platform, label: string, variantFallback = false,
+): Promise<ResolvedImage> {
+  const accept = baseCandidates(platform, variantFallback);
   if (isIndexMediaType(desc.mediaType)) {
     const index = await readJsonBlob<ImageIndex>(store, desc, 'index');
     const candidates = index.manifests.filter((m) => isManifestMediaType(m.mediaType) || isIndexMediaType(m.mediaType));
-    const hit = candidates.find((m) => platformMatches(platform, m.platform));
+    const hit = accept.map((want) => candidates.find((m) => platformMatches(want, m.platform))).find((m) => m !== undefined);
     if (!hit) {
       const have = candidates.map((m) => (m.platform ? formatPlatform(m.platform) : '(no platform)'));
       throw new OciasmError(
         'BASE_PLATFORM_MISSING',
-        `base ${label} has no ${formatPlatform(platform)} image; it has: ${have.join(', ') || 'nothing'}`,
+        `base ${label} has no ${describeWanted(accept)} image; it has: ${have.join(', ') || 'nothing'}`,
       );
     }
-    return resolvePlatform(store, hit, platform, label);
+    return resolvePlatform(store, hit, platform, label, variantFallback);
   }
   if (!isManifestMediaType(desc.mediaType)) {
     throw new OciasmError('BASE_INVALID', `base ${label}: unsupported media type ${desc.mediaType}`);
@@ -51,10 +63,11 @@ export async function resolvePlatform(store: BlobStore, desc: Descriptor, platfo
   const manifest = await readJsonBlob<ImageManifest>(store, desc, 'manifest');
   const config = await readJsonBlob<ImageConfig>(store, manifest.config, 'config');
   const have: Platform = { os: config.os, architecture: config.architecture, ...(config.variant ? { variant: config.variant } : {}) };
-  if (!platformMatches(platform, have) && !(desc.platform && platformMatches(platform, desc.platform))) {
+  const fits = (p: Platform | undefined) => accept.some((want) => platformMatches(want, p));
+  if (!fits(have) && !fits(desc.platform)) {
     throw new OciasmError(
       'BASE_PLATFORM_MISSING',
-      `base ${label} is a single ${formatPlatform(have)} image; it has no ${formatPlatform(platform)} image`,
+      `base ${label} is a single ${formatPlatform(have)} image; it has no ${describeWanted(accept)} image`,
     );
   }
   return { manifestDigest: desc.digest, manifest, config };

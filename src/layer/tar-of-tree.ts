@@ -33,7 +33,7 @@ export const READ_CHUNK = 1 << 20;
  * hops) cost more main-thread time than the reads themselves, time the
  * deflate workers need on a small machine (docs/bench.md).
  */
-async function* readContent(ref: ContentRef, size: number, name: string): AsyncGenerator<Uint8Array> {
+async function* readContent(ref: ContentRef, size: number, name: string, scratch?: Buffer): AsyncGenerator<Uint8Array> {
   if (ref.kind === 'bytes') {
     yield ref.data;
     return;
@@ -49,7 +49,8 @@ async function* readContent(ref: ContentRef, size: number, name: string): AsyncG
   }
   try {
     while (seen < size) {
-      const buf = Buffer.allocUnsafeSlow(Math.min(READ_CHUNK, size - seen));
+      const want = Math.min(READ_CHUNK, size - seen);
+      const buf = scratch ? scratch.subarray(0, want) : Buffer.allocUnsafeSlow(want);
       const n = readChunk(fd, buf, start + seen, ref.path);
       if (n === 0) break;
       seen += n;
@@ -93,7 +94,13 @@ function header(path: string, node: Node, mtime: number): TarHeader {
   }
 }
 
-export async function* tarOfTree(root: DirNode, mtime: number, stats: TarStats): AsyncGenerator<Uint8Array> {
+/**
+ * With `scratch` (at least READ_CHUNK bytes), file contents are read into it
+ * and each content chunk is valid only until the next chunk is requested: for
+ * consumers that hash or copy synchronously, it keeps the build from leaving
+ * a trail of 1 MiB buffers for the garbage collector (docs/bench.md).
+ */
+export async function* tarOfTree(root: DirNode, mtime: number, stats: TarStats, scratch?: Buffer): AsyncGenerator<Uint8Array> {
   const firstName = new Map<Inode, string>();
   for (const { path, node } of walkTree(root)) {
     stats.entries++;
@@ -110,7 +117,7 @@ export async function* tarOfTree(root: DirNode, mtime: number, stats: TarStats):
     }
     yield encodeHeader(header(path, node, mtime));
     if (node.kind === 'file' && node.inode.size > 0) {
-      yield* readContent(node.inode.content, node.inode.size, path);
+      yield* readContent(node.inode.content, node.inode.size, path, scratch);
       yield padding(node.inode.size);
     }
   }

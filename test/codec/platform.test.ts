@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatPlatform, parsePlatform, platformTag } from '../../src/codec/platform.js';
+import { baseCandidates, formatPlatform, parsePlatform, platformTag } from '../../src/codec/platform.js';
 
 describe('platform codec', () => {
   it.each([
@@ -30,4 +30,13 @@ describe('platform codec', () => {
       expect(() => parsePlatform(input)).toThrow(/bad platform/);
     },
   );
+
+  it('lists base candidates with the arm variant fallback only when allowed', () => {
+    const names = (p: string, allow: boolean) => baseCandidates(parsePlatform(p), allow).map(formatPlatform);
+    expect(names('linux/arm/v7', false)).toEqual(['linux/arm/v7']);
+    expect(names('linux/arm/v7', true)).toEqual(['linux/arm/v7', 'linux/arm/v6', 'linux/arm/v5']);
+    expect(names('linux/arm/v6', true)).toEqual(['linux/arm/v6', 'linux/arm/v5']);
+    expect(names('linux/arm/v5', true)).toEqual(['linux/arm/v5']);
+    expect(names('linux/arm64', true)).toEqual(['linux/arm64/v8']);
+  });
 });

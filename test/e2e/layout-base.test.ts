@@ -93,4 +93,30 @@ describe('layout bases', () => {
     const ours = JSON.parse(await must('skopeo', ['inspect', `oci:${j('out2')}:squashed:latest`]));
     expect(ours.Layers).toHaveLength(1);
   });
+
+  it('lets an arm/v7 build fall back to an arm/v6 base only when baseVariantFallback allows it', async () => {
+    writeFileSync(j('v6base.yaml'), `images:
+  - name: v6base
+    platforms: [linux/arm/v6, linux/arm/v5]
+    paths: [{ path: /etc/variant, type: file, content: "{{variant}}" }]
+`);
+    await buildOk(j('v6base.yaml'), j('v6layout'));
+    const app = (fallback: string) => `images:
+  - name: v7app
+    base: oci:v6layout:v6base:latest
+    platforms: [linux/arm/v7, linux/arm/v5]
+${fallback}`;
+    writeFileSync(j('strict.yaml'), app(''));
+    const strict = await ociasm(['build', '-f', j('strict.yaml'), '-o', j('out-strict')]);
+    expect(strict.code).not.toBe(0);
+    expect(strict.stderr).toContain('has no linux/arm/v7 image; it has: linux/arm/v6, linux/arm/v5');
+    writeFileSync(j('fallback.yaml'), app('    baseVariantFallback: true\n'));
+    await buildOk(j('fallback.yaml'), j('out-fallback'));
+    const base = platformImages(j('v6layout'), 'v6base:latest');
+    const [v7, v5] = platformImages(j('out-fallback'), 'v7app:latest');
+    expect(v7.config.variant).toBe('v7');
+    expect(v7.manifest.annotations['org.opencontainers.image.base.digest']).toBe(base[0].descriptor.digest);
+    expect(v5.manifest.annotations['org.opencontainers.image.base.digest']).toBe(base[1].descriptor.digest);
+    expect(readFileSync(path.join(await extract(v7.layerPath, 'v7'), 'etc', 'variant'), 'utf8')).toBe('v6');
+  });
 });
