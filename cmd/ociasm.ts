@@ -6,12 +6,9 @@
  * the garbage is mostly 1 MiB buffers (docs/bench.md).
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { loadBuildFile } from '../src/buildfile/load.js';
-import { build, type BuildResult } from '../src/build/build.js';
+import type { BuildResult } from '../src/build/build.js';
 import { isOciasmError } from '../src/errors.js';
-import { formatInspect, inspectLayout } from '../src/inspect/inspect.js';
 import { createReporter, pickMode, type Reporter } from '../src/report/reporter.js';
-import { pushLayout } from '../src/copy/push-layout.js';
 import { addRegistryOptions, registryCliOptions } from './registry-options.js';
 
 const io = { stdout: process.stdout, stderr: process.stderr };
@@ -90,6 +87,9 @@ addRegistryOptions(program.commands.find((c) => c.name() === 'build')!)
     run(opts.json, async () => {
       const reporter = reporterFor(opts);
       try {
+        // Each command loads only its own part of the library: start-up is most of a small command's time.
+        const { loadBuildFile } = await import('../src/buildfile/load.js');
+        const { build } = await import('../src/build/build.js');
         const buildFile = await loadBuildFile(opts.file);
         const result = await build({
           buildFile, outDir: opts.output, images, platforms: opts.platform, jobs: opts.jobs,
@@ -112,6 +112,7 @@ program
   .action(async (arg: string, opts) =>
     run(opts.json, async () => {
       const reporter = reporterFor(opts);
+      const { formatInspect, inspectLayout } = await import('../src/inspect/inspect.js');
       const r = await inspectLayout(arg);
       for (const text of formatInspect(r)) reporter.emit({ type: 'line', text });
       reporter.result(r);
@@ -131,6 +132,7 @@ addRegistryOptions(
   run(opts.json, async () => {
     const reporter = reporterFor(opts);
     try {
+      const { pushLayout } = await import('../src/copy/push-layout.js');
       reporter.result(await pushLayout(layout, dest, { ...registryCliOptions(opts, reporter), env: process.env, reporter }));
     } finally {
       reporter.close();
