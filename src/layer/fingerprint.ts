@@ -19,6 +19,7 @@ const FINGERPRINT_VERSION = 1;
 
 function contentId(ref: ContentRef, size: number): string | undefined {
   if (ref.kind === 'bytes') return `bytes:${createHash('sha256').update(ref.data).digest('hex')}`;
+  if (ref.kind === 'host' && ref.sha256) return `sha256:${ref.sha256}:${size}`;
   if (ref.kind === 'host') {
     const st = statSync(ref.path, { bigint: true, throwIfNoEntry: false });
     if (!st || !st.isFile() || st.size !== BigInt(size)) return undefined;

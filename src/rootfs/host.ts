@@ -18,6 +18,8 @@ export interface HostCopyOptions {
   preserveOwner: boolean;
   /** Human context for errors, e.g. `ociasm.yaml: image "app": files[0]`. */
   where: string;
+  /** Content digests (hex) of host files already known, by absolute path: they identify the content for the layer cache. */
+  knownDigests?: ReadonlyMap<string, string>;
 }
 
 export function readXattrs(file: string): Map<string, Buffer> {
@@ -65,7 +67,8 @@ class HostReader {
       const key = `${st.dev}:${st.ino}`;
       let inode = st.nlink > 1 ? this.inodes.get(key) : undefined;
       if (!inode) {
-        inode = { ...this.meta(file, st, true), size: st.size, content: { kind: 'host', path: file } };
+        const sha256 = this.opts.knownDigests?.get(file);
+        inode = { ...this.meta(file, st, true), size: st.size, content: { kind: 'host', path: file, ...(sha256 ? { sha256 } : {}) } };
         if (st.nlink > 1) this.inodes.set(key, inode);
       }
       return { kind: 'file', inode };

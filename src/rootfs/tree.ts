@@ -6,7 +6,8 @@
  * becomes the regular file when the first name goes away.
  */
 export type ContentRef =
-  | { kind: 'host'; path: string }
+  /** `sha256`: the content's digest when it is known without reading (a file restored from a content-addressed cache). */
+  | { kind: 'host'; path: string; sha256?: string }
   | { kind: 'bytes'; data: Buffer }
   | { kind: 'spool'; path: string; offset: number };
 

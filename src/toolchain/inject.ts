@@ -7,6 +7,6 @@ import type { RestoredOutput } from './outputs.js';
 export function injectOutputs(root: DirNode, outputs: RestoredOutput[], where: string): void {
   for (const o of outputs) {
     const at = `${where}: build.outputs → ${o.dest}`;
-    copyFromHost(root, o.hostPath, imagePath(o.dest, at, true), { preserveOwner: false, where: at });
+    copyFromHost(root, o.hostPath, imagePath(o.dest, at, true), { preserveOwner: false, where: at, knownDigests: o.digests });
   }
 }

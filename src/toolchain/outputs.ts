@@ -18,6 +18,8 @@ export interface RestoredOutput {
   dest: string;
   /** Its path under `--extract DIR/<platformTag>/`: relative to `{{out}}`, else its base name. */
   extractName: string;
+  /** The sha256 (hex) of every restored file, by host path: the layer cache identifies them by content. */
+  digests: Map<string, string>;
 }
 
 export function hostPathOf(step: PlannedBuildStep, src: string, out: string): string {
@@ -79,6 +81,7 @@ export async function restoreOutputs(step: PlannedBuildStep, cached: CachedOutpu
     if (!c || c.src !== o.src) return undefined;
     const name = path.basename(o.src.replace(OUT, 'out')) || 'out';
     const host = path.join(work, String(i), name);
+    const digests = new Map<string, string>();
     await mkdir(path.dirname(host), { recursive: true });
     for (const e of c.entries) {
       if (e.path.split('/').includes('..')) return undefined;
@@ -90,9 +93,10 @@ export async function restoreOutputs(step: PlannedBuildStep, cached: CachedOutpu
       else {
         if (!e.digest || !(await cache.getFile(e.digest, p))) return undefined;
         await chmod(p, e.mode);
+        digests.set(p, e.digest);
       }
     }
-    restored.push({ hostPath: host, dest: o.dest, extractName: extractNameOf(o.src) });
+    restored.push({ hostPath: host, dest: o.dest, extractName: extractNameOf(o.src), digests });
   }
   for (const [p, mode] of dirModes.reverse()) await chmod(p, mode | 0o700);
   return restored;
