@@ -87,10 +87,10 @@ function authsLookup(doc: Record<string, any> | undefined, registry: string, sou
   return key === undefined ? undefined : fromAuthEntry(auths[key], `${source} (auths "${key}")`);
 }
 
-async function runHelper(helper: string, registry: string, source: string): Promise<Credentials | undefined> {
+async function runHelper(helper: string, registry: string, source: string, env: NodeJS.ProcessEnv): Promise<Credentials | undefined> {
   const server = registry === DOCKER_HUB ? HUB_KEYS[0]! : registry;
   const bin = `docker-credential-${helper}`;
-  const r = await execa(bin, ['get'], { input: server, reject: false, timeout: 30_000 });
+  const r = await execa(bin, ['get'], { input: server, reject: false, timeout: 30_000, env, extendEnv: false });
   if (r.exitCode !== 0) {
     if (/credentials not found/i.test(`${r.stdout}`)) return undefined;
     const why = (r as { code?: string }).code === 'ENOENT' ? 'not found on PATH' : `exited ${r.exitCode}`;
@@ -152,11 +152,11 @@ export class CredentialStore {
     if (!doc) return undefined;
     const helpers = (doc.credHelpers ?? {}) as Record<string, string>;
     const helperKey = Object.keys(helpers).find(keysFor(registry));
-    if (helperKey !== undefined) return runHelper(helpers[helperKey]!, registry, `${dockerFile} (credHelpers: ${helpers[helperKey]})`);
+    if (helperKey !== undefined) return runHelper(helpers[helperKey]!, registry, `${dockerFile} (credHelpers: ${helpers[helperKey]})`, env);
     const found = authsLookup(doc, registry, dockerFile);
     if (found) return found;
     if (typeof doc.credsStore === 'string' && doc.credsStore !== '') {
-      return runHelper(doc.credsStore, registry, `${dockerFile} (credsStore: ${doc.credsStore})`);
+      return runHelper(doc.credsStore, registry, `${dockerFile} (credsStore: ${doc.credsStore})`, env);
     }
     return undefined;
   }
