@@ -10,27 +10,18 @@ import { openBaseSource } from '../base/open-source.js';
 import type { BuildFile } from '../buildfile/types.js';
 import { LayoutStore } from '../cas/layout-store.js';
 import { createGzip, gzipSettingsKey } from '../codec/gzip/index.js';
-import type { GzipCompressor } from '../codec/gzip/index.js';
-import { formatPlatform } from '../codec/platform.js';
 import { OciasmError } from '../errors.js';
-import { imageConfig, imageIndex, imageManifest, jsonBytes, runtimeConfig } from '../image/assemble.js';
-import { type Descriptor, MediaType, type Platform } from '../oci/types.js';
-import { type ImagePlan, planBuild, type PlatformPlan } from '../plan/plan.js';
 import type { Reporter } from '../report/reporter.js';
-import type { BaseSource } from '../base/source.js';
-import { type LayerReuse, writeLayer } from '../layer/write-layer.js';
 import { LayerCache } from '../cache/layer-cache.js';
-import { applyInjections, squashBase } from './assemble-rootfs.js';
-import { applyAccounts } from '../accounts/apply.js';
+import { imageIndex, jsonBytes } from '../image/assemble.js';
+import { type Descriptor, MediaType } from '../oci/types.js';
+import { type ImagePlan, planBuild } from '../plan/plan.js';
+import { buildPlatformWithStep, platformDescriptor, type PlatformCtx, type PlatformResult } from './platform.js';
 import { writeRefs } from './tags.js';
 import type { InBuildLookup } from '../base/in-build-source.js';
 import { inBuildBaseName } from '../plan/order.js';
-import { runSelfCheck } from '../selfcheck/run-check.js';
 import { defaultCacheDir, ToolchainCache } from '../toolchain/cache.js';
 import { gitInfoIfUsed } from '../toolchain/git-info.js';
-import { injectOutputs } from '../toolchain/inject.js';
-import type { RestoredOutput } from '../toolchain/outputs.js';
-import { runBuildStep } from '../toolchain/step.js';
 import type { PushResult } from '../copy/push.js';
 import { BuildRegistrySession, type RegistryCliOptions } from '../registry/session.js';
 
@@ -60,14 +51,7 @@ export interface BuildOptions {
   registry?: RegistryCliOptions;
 }
 
-export interface PlatformResult {
-  platform: string;
-  manifest: Descriptor;
-  config: Descriptor;
-  /** `cached`: the blob was reused from the layer cache, nothing was compressed. */
-  layer: Descriptor & { diffId: string; uncompressedSize: number; files: number; entries: number; cached: boolean };
-  base?: { name: string; digest: string };
-}
+export type { PlatformResult } from './platform.js';
 
 export interface ImageResult {
   name: string;
@@ -93,79 +77,6 @@ export function sourceDateEpoch(bf: BuildFile, env: NodeJS.ProcessEnv): number {
   return bf.sourceDateEpoch ?? 0;
 }
 
-interface Ctx {
-  store: LayoutStore;
-  gzip: GzipCompressor;
-  epoch: number;
-  reporter: Reporter;
-  opts: BuildOptions;
-  cache: ToolchainCache;
-  layers?: LayerReuse;
-}
-
-/** The toolchain step (or its cached outputs), then the platform's image; the outputs' work folder is removed after. */
-async function buildPlatformWithStep(ctx: Ctx, image: ImagePlan, source: BaseSource, plan: PlatformPlan, signal: AbortSignal): Promise<PlatformResult> {
-  if (signal.aborted) throw signal.reason;
-  const built = plan.build
-    ? await runBuildStep(plan.build, {
-      image: image.spec.name, platform: plan.platform, reporter: ctx.reporter, env: ctx.opts.env, epoch: ctx.epoch,
-      cache: ctx.cache, noCache: !!ctx.opts.noCache, signal, ...(ctx.opts.extractDir ? { extractDir: ctx.opts.extractDir } : {}),
-    })
-    : undefined;
-  try {
-    return await buildPlatform(ctx, image, source, plan, signal, built?.outputs);
-  } finally {
-    await built?.dispose();
-  }
-}
-
-async function buildPlatform(
-  ctx: Ctx, image: ImagePlan, source: BaseSource, plan: PlatformPlan, signal: AbortSignal, outputs?: RestoredOutput[],
-): Promise<PlatformResult> {
-  const p = formatPlatform(plan.platform);
-  const step = (message: string) => ctx.reporter.emit({ type: 'step', image: image.spec.name, platform: p, message });
-  step(`resolving base ${source.spec}`);
-  const base = await source.resolve(plan.platform, image.spec.baseVariantFallback);
-  const rootfs = await squashBase(base, (d) => step(`applying base layer ${d.slice(7, 19)}`));
-  try {
-    step('injecting files');
-    if (outputs) injectOutputs(rootfs.root, outputs, image.where);
-    applyInjections(rootfs.root, plan, image.where);
-    const runtimeSpec = await applyAccounts(rootfs.root, plan, image.where);
-    step('writing layer');
-    const layer = await writeLayer(rootfs.root, ctx.epoch, ctx.gzip, ctx.store, ctx.layers);
-    const runtime = runtimeConfig(runtimeSpec, base?.config.config);
-    const config = imageConfig(plan.platform, runtime, layer.diffId, ctx.epoch, base);
-    const configBlob = await ctx.store.putBytes(jsonBytes(config));
-    const configDesc: Descriptor = { mediaType: MediaType.ImageConfig, ...configBlob };
-    const manifest = imageManifest(configDesc, layer.descriptor, ctx.epoch, base, plan.annotations);
-    const manifestBlob = await ctx.store.putBytes(jsonBytes(manifest));
-    const result: PlatformResult = {
-      platform: p,
-      manifest: { mediaType: MediaType.ImageManifest, ...manifestBlob },
-      config: configDesc,
-      layer: {
-        ...layer.descriptor, diffId: layer.diffId, uncompressedSize: layer.uncompressedSize,
-        files: layer.stats.files, entries: layer.stats.entries, cached: layer.cached,
-      },
-    };
-    if (base) result.base = { name: base.name, digest: base.manifestDigest };
-    if (plan.test && !ctx.opts.skipTests) {
-      await runSelfCheck({
-        image: image.spec.name, platform: plan.platform, test: plan.test, root: rootfs.root, reporter: ctx.reporter,
-        env: ctx.opts.env, epoch: ctx.epoch, cwd: ctx.opts.buildFile.dir, where: image.where, signal,
-      });
-    }
-    return result;
-  } finally {
-    await rootfs.spool?.dispose();
-  }
-}
-
-function platformDescriptor(r: PlatformResult, platform: Platform): Descriptor {
-  return { mediaType: r.manifest.mediaType, digest: r.manifest.digest, size: r.manifest.size, platform };
-}
-
 export async function build(opts: BuildOptions): Promise<BuildResult> {
   const bf = opts.buildFile;
   const epoch = sourceDateEpoch(bf, opts.env);
@@ -185,7 +96,7 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
   const gzip = await createGzip({ level: opts.compressionLevel ?? 6 });
   const limit = pLimit(Math.max(1, opts.jobs ?? os.availableParallelism()));
   const cache = new ToolchainCache(opts.cacheDir ?? defaultCacheDir(opts.env));
-  const ctx: Ctx = { store, gzip, epoch, reporter: opts.reporter, opts, cache };
+  const ctx: PlatformCtx = { store, gzip, epoch, reporter: opts.reporter, opts, cache };
   if (opts.layerCache !== false) ctx.layers = { index: new LayerCache(path.join(cache.dir, 'layers')), settings: gzipSettingsKey(gzip) };
   const images: ImageResult[] = [];
   const failures: unknown[] = [];
