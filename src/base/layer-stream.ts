@@ -35,12 +35,22 @@ export async function* openLayerTar(store: BlobStore, desc: Descriptor): AsyncGe
   else throw new OciasmError('LAYER_INVALID', `${what} has unsupported media type ${desc.mediaType}`);
 }
 
+/** Checks the uncompressed stream against the config's diffID once it has been read whole. */
+async function* checkDiffId(input: AsyncIterable<Uint8Array>, diffId: string, what: string): AsyncGenerator<Uint8Array> {
+  const tap = new HashingTap();
+  yield* tap.tap(input);
+  const got = tap.digest();
+  if (got !== diffId) throw new OciasmError('DIGEST_MISMATCH', `${what}: uncompressed content is ${got}, but the image config's diff_id is ${diffId}`);
+}
+
 /**
  * The entries of a base layer. After the end-of-archive marker the rest of
- * the blob is still read, so its digest is always checked.
+ * the blob is still read, so its digest, and the diffID when given, are
+ * always checked.
  */
-export async function* layerEntries(store: BlobStore, desc: Descriptor): AsyncGenerator<TarEntry> {
-  const bytes = openLayerTar(store, desc);
+export async function* layerEntries(store: BlobStore, desc: Descriptor, diffId?: string): AsyncGenerator<TarEntry> {
+  const tar = openLayerTar(store, desc);
+  const bytes = diffId ? checkDiffId(tar, diffId, `${store.label}: layer ${desc.digest}`) : tar;
   // The decoder closes its source at end-of-archive; keep ours open to drain it.
   const unclosable: AsyncIterable<Uint8Array> = { [Symbol.asyncIterator]: () => ({ next: () => bytes.next() }) };
   try {

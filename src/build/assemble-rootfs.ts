@@ -1,5 +1,6 @@
 /** Per platform: the base's layers squashed into a tree, then `files` and `paths` on top. */
 import { applyLayer } from '../base/apply-layer.js';
+import { OciasmError } from '../errors.js';
 import { layerEntries } from '../base/layer-stream.js';
 import type { BaseImage } from '../base/source.js';
 import { Spool } from '../base/spool.js';
@@ -20,9 +21,13 @@ export async function squashBase(base: BaseImage | undefined, onLayer?: (digest:
   if (!base || base.layers.length === 0) return { root };
   const spool = await Spool.create();
   try {
-    for (const layer of base.layers) {
+    const diffIds = base.config.rootfs?.diff_ids ?? [];
+    if (diffIds.length !== base.layers.length) {
+      throw new OciasmError('BASE_INVALID', `base ${base.name}: ${base.layers.length} layers but ${diffIds.length} diff_ids in its config`);
+    }
+    for (const [i, layer] of base.layers.entries()) {
       onLayer?.(layer.digest);
-      await applyLayer(root, layerEntries(base.blobs, layer), spool, layer.digest);
+      await applyLayer(root, layerEntries(base.blobs, layer, diffIds[i]), spool, layer.digest);
     }
     await spool.close();
     return { root, spool };

@@ -76,6 +76,8 @@ export interface HandLayer {
   blob?: Buffer;
   /** Alters the bytes written after the descriptor was made from the real ones (to test verification). */
   tamper?: (blob: Buffer) => Buffer;
+  /** The config's diff_id for this layer, instead of the tar's real sha256. */
+  diffId?: string;
 }
 
 /** Adds `tag` to the OCI layout at `layout` (created when missing): one manifest, the given layers. */
@@ -92,7 +94,7 @@ export async function handLayout(layout: string, tag: string, layers: HandLayer[
   }
   const config = {
     architecture, os: 'linux', config: {},
-    rootfs: { type: 'layers', diff_ids: layers.map((l) => sha(l.tar)) },
+    rootfs: { type: 'layers', diff_ids: layers.map((l) => l.diffId ?? sha(l.tar)) },
   };
   const configDesc = { mediaType: 'application/vnd.oci.image.config.v1+json', ...putBlob(layout, Buffer.from(JSON.stringify(config))) };
   const manifest = { schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: configDesc, layers: descriptors };

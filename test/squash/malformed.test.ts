@@ -76,6 +76,12 @@ describe('malformed base layers', () => {
     expect(stderr).toContain('DIGEST_MISMATCH');
   });
 
+  it('a layer whose content does not match the config\'s diff_id', async () => {
+    const { stderr } = await fails('bad-diffid', { tar: GOOD, diffId: `sha256:${'0'.repeat(64)}` });
+    expect(stderr).toContain('DIGEST_MISMATCH');
+    expect(stderr).toContain(`diff_id is sha256:${'0'.repeat(64)}`);
+  });
+
   it('a corrupt zstd layer', async () => {
     const { stderr } = await fails('bad-zstd', { tar: GOOD, compression: 'zstd', blob: Buffer.from('not zstd at all') });
     expect(stderr).toContain('ZSTD_INVALID');
