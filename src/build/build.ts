@@ -93,11 +93,15 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
   const registry = await BuildRegistrySession.open(bf, opts.registry, opts.env, opts.cacheDir ?? defaultCacheDir(opts.env));
   const sources = new Map(plans.map((img) => [img.spec.name, openBaseSource(img.spec.base, bf.dir, `${img.where}`, inBuild, registry.pull)]));
   const store = await LayoutStore.open(opts.outDir, true);
-  const gzip = await createGzip({ level: opts.compressionLevel ?? 6 });
+  // The compressor's self-test runs on its workers while the first bases are squashed.
+  const level = opts.compressionLevel ?? 6;
+  const settings = gzipSettingsKey({ level }); // checks the level now, not after the squash
+  const gzip = createGzip({ level });
+  gzip.catch(() => undefined); // awaited by the first layer, and in the finally below
   const limit = pLimit(Math.max(1, opts.jobs ?? os.availableParallelism()));
   const cache = new ToolchainCache(opts.cacheDir ?? defaultCacheDir(opts.env));
   const ctx: PlatformCtx = { store, gzip, epoch, reporter: opts.reporter, opts, cache };
-  if (opts.layerCache !== false) ctx.layers = { index: new LayerCache(path.join(cache.dir, 'layers')), settings: gzipSettingsKey(gzip) };
+  if (opts.layerCache !== false) ctx.layers = { index: new LayerCache(path.join(cache.dir, 'layers')), settings };
   const images: ImageResult[] = [];
   const failures: unknown[] = [];
   try {
@@ -136,7 +140,7 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
     }
     if (images.length > 0) await writeRefs(store, images.map((i) => ({ refName: i.ref, descriptor: i.index })));
   } finally {
-    await gzip.close();
+    await (await gzip.catch(() => undefined))?.close();
     if (failures.length > 0) await registry.close();
   }
   for (const e of failures.slice(1)) opts.reporter.emit({ type: 'warn', message: `also failed: ${e instanceof Error ? e.message : String(e)}` });

@@ -32,7 +32,8 @@ export interface PlatformResult {
 
 export interface PlatformCtx {
   store: LayoutStore;
-  gzip: GzipCompressor;
+  /** Ready once its self-test has run; started before the bases are squashed. */
+  gzip: Promise<GzipCompressor>;
   epoch: number;
   reporter: Reporter;
   opts: BuildOptions;
@@ -70,7 +71,7 @@ async function buildPlatform(
     applyInjections(rootfs.root, plan, image.where);
     const runtimeSpec = await applyAccounts(rootfs.root, plan, image.where);
     step('writing layer');
-    const layer = await writeLayer(rootfs.root, ctx.epoch, ctx.gzip, ctx.store, ctx.layers);
+    const layer = await writeLayer(rootfs.root, ctx.epoch, await ctx.gzip, ctx.store, ctx.layers);
     const runtime = runtimeConfig(runtimeSpec, base?.config.config);
     const config = imageConfig(plan.platform, runtime, layer.diffId, ctx.epoch, base);
     const configBlob = await ctx.store.putBytes(jsonBytes(config));

@@ -103,6 +103,6 @@ export async function createGzip(opts: GzipOptions = {}): Promise<GzipCompressor
 }
 
 /** Cache key for everything that determines the compressed bytes, e.g. "gzip/v1/level6". */
-export function gzipSettingsKey(c: GzipCompressor): string {
-  return `gzip/v${GZIP_FORMAT.version}/level${c.level}`;
+export function gzipSettingsKey(c: GzipCompressor | { level: number }): string {
+  return `gzip/v${GZIP_FORMAT.version}/level${checkLevel(c.level)}`;
 }
