@@ -80,6 +80,8 @@ export function sourceDateEpoch(bf: BuildFile, env: NodeJS.ProcessEnv): number {
 export async function build(opts: BuildOptions): Promise<BuildResult> {
   const bf = opts.buildFile;
   const epoch = sourceDateEpoch(bf, opts.env);
+  const level = opts.compressionLevel ?? 6;
+  const settings = gzipSettingsKey({ level }); // checks the level before anything is written
   const plans = planBuild(bf, {
     images: opts.images, platforms: opts.platforms, epoch,
     ...(opts.buildArgs ? { args: opts.buildArgs } : {}),
@@ -92,10 +94,11 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
   };
   const registry = await BuildRegistrySession.open(bf, opts.registry, opts.env, opts.cacheDir ?? defaultCacheDir(opts.env));
   const sources = new Map(plans.map((img) => [img.spec.name, openBaseSource(img.spec.base, bf.dir, `${img.where}`, inBuild, registry.pull)]));
-  const store = await LayoutStore.open(opts.outDir, true);
+  const store = await LayoutStore.open(opts.outDir, true).catch(async (e: unknown) => {
+    await registry.close();
+    throw e;
+  });
   // The compressor's self-test runs on its workers while the first bases are squashed.
-  const level = opts.compressionLevel ?? 6;
-  const settings = gzipSettingsKey({ level }); // checks the level now, not after the squash
   const gzip = createGzip({ level });
   gzip.catch(() => undefined); // awaited by the first layer, and in the finally below
   const limit = pLimit(Math.max(1, opts.jobs ?? os.availableParallelism()));

@@ -2,7 +2,7 @@
  * Bad input gives a non-zero exit and one clear message naming the file, the
  * image and the key; a failed build leaves the layout as valid as it was.
  */
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { must, ociasm, readLayoutIndex, tempDir } from '../harness/util.js';
@@ -73,6 +73,14 @@ describe('bad input', () => {
   it('names a missing base layout and a missing base platform', async () => {
     await fails(buildFile('h', 'base: oci:nowhere:x'), 'nowhere', 'oci-layout');
     await fails(buildFile('i', `base: "oci:${layout}:good:latest"\nplatforms: [linux/arm64]`), 'linux/arm64/v8', 'linux/amd64');
+  });
+  it('refuses a bad --compression-level before creating anything', async () => {
+    const out = path.join(tmp.dir, 'never-made');
+    const r = await ociasm(['build', '-f', buildFile('k', 'platforms: [linux/amd64]'), '-o', out, '--compression-level', '12']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('error[GZIP_INVALID]');
+    expect(r.stderr).toContain('got 12');
+    expect(existsSync(out)).toBe(false);
   });
   it('reports errors as JSON with --json', async () => {
     const r = await ociasm(['build', '-f', buildFile('j', 'bogus: 1'), '-o', layout, '--json']);
