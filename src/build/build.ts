@@ -9,7 +9,7 @@ import pLimit from 'p-limit';
 import { openBaseSource } from '../base/open-source.js';
 import type { BuildFile } from '../buildfile/types.js';
 import { LayoutStore } from '../cas/layout-store.js';
-import { createGzip, gzipSettingsKey } from '../codec/gzip/index.js';
+import { GZIP_FORMAT, createGzip, gzipSettingsKey } from '../codec/gzip/index.js';
 import { OciasmError } from '../errors.js';
 import type { Reporter } from '../report/reporter.js';
 import { LayerCache } from '../cache/layer-cache.js';
@@ -80,7 +80,7 @@ export function sourceDateEpoch(bf: BuildFile, env: NodeJS.ProcessEnv): number {
 export async function build(opts: BuildOptions): Promise<BuildResult> {
   const bf = opts.buildFile;
   const epoch = sourceDateEpoch(bf, opts.env);
-  const level = opts.compressionLevel ?? 6;
+  const level = opts.compressionLevel ?? GZIP_FORMAT.defaultLevel;
   const settings = gzipSettingsKey({ level }); // checks the level before anything is written
   const plans = planBuild(bf, {
     images: opts.images, platforms: opts.platforms, epoch,

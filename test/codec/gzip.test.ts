@@ -58,8 +58,8 @@ describe('gzip codec', () => {
   let nativeReproduces: boolean;
 
   beforeAll(async () => {
-    auto = await Promise.all([1, 2, 3].map((workers) => createGzip({ workers })));
-    pakoC = await createGzip({ workers: 2, engine: 'pako' });
+    auto = await Promise.all([1, 2, 3].map((workers) => createGzip({ workers, level: 6 })));
+    pakoC = await createGzip({ workers: 2, engine: 'pako', level: 6 });
     nativeReproduces = sha256(reference(goldenInput(), 6, true)) === GOLDEN_GZIP_SHA256[6];
   });
   afterAll(async () => {
@@ -71,6 +71,7 @@ describe('gzip codec', () => {
     for (const c of auto) expect(c.engine).toBe(nativeReproduces ? 'native' : 'pako');
     expect(auto[0]!.level).toBe(6);
     expect(gzipSettingsKey(auto[0]!)).toBe('gzip/v1/level6');
+    expect(GZIP_FORMAT.defaultLevel).toBe(5);
   });
 
   it('matches the recorded golden digest (format v1, level 6)', async () => {

@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { must, ociasm, ROOT, tempDir } from '../harness/util.js';
 
 // Changing this digest means every user's images change: only on purpose, with a note in docs/.
-const EXAMPLE_INDEX_DIGEST = 'sha256:a76e4c4127fcd7d154e5366b7b8269e89a62fd512185849e5aa499b7a341576e';
+const EXAMPLE_INDEX_DIGEST = 'sha256:7b569c0a547879d632a9563563c8e593eceebdbe12b89b8b97e8e6dd8c22ca89';
 const tmp = tempDir();
 afterAll(() => tmp.cleanup());
 

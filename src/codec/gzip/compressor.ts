@@ -11,7 +11,7 @@ import { DeflatePool } from './pool.js';
 import { compressStream } from './stream.js';
 
 export interface GzipOptions {
-  /** 1..9, default 6. */
+  /** 1..9, default GZIP_FORMAT.defaultLevel (5). */
   level?: number;
   /** Worker threads, default os.availableParallelism(). Never changes the bytes. */
   workers?: number;
