@@ -23,7 +23,7 @@ import { inBuildBaseName } from '../plan/order.js';
 import { defaultCacheDir, ToolchainCache } from '../toolchain/cache.js';
 import { gitInfoIfUsed } from '../toolchain/git-info.js';
 import type { PushResult } from '../copy/push.js';
-import { BuildRegistrySession, type RegistryCliOptions } from '../registry/session.js';
+import type { BuildRegistrySession, RegistryCliOptions } from '../registry/session.js';
 
 export interface BuildOptions {
   buildFile: BuildFile;
@@ -77,6 +77,19 @@ export function sourceDateEpoch(bf: BuildFile, env: NodeJS.ProcessEnv): number {
   return bf.sourceDateEpoch ?? 0;
 }
 
+const LOCAL_BASE = /^(scratch$|oci:|image:)/;
+
+/**
+ * The registry session (and with it undici and the TLS setup) is loaded only
+ * when a base is a registry reference, or for --push or --lock.
+ */
+async function openRegistrySession(bf: BuildFile, plans: ImagePlan[], opts: BuildOptions): Promise<BuildRegistrySession | undefined> {
+  const needed = !!opts.registry?.push || !!opts.registry?.lock || plans.some((p) => !LOCAL_BASE.test(p.spec.base));
+  if (!needed) return undefined;
+  const { BuildRegistrySession } = await import('../registry/session.js');
+  return BuildRegistrySession.open(bf, opts.registry, opts.env, opts.cacheDir ?? defaultCacheDir(opts.env));
+}
+
 export async function build(opts: BuildOptions): Promise<BuildResult> {
   const bf = opts.buildFile;
   const epoch = sourceDateEpoch(bf, opts.env);
@@ -92,10 +105,10 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
     const r = await results.get(name)!;
     return { refName: r.ref, index: r.index, store };
   };
-  const registry = await BuildRegistrySession.open(bf, opts.registry, opts.env, opts.cacheDir ?? defaultCacheDir(opts.env));
-  const sources = new Map(plans.map((img) => [img.spec.name, openBaseSource(img.spec.base, bf.dir, `${img.where}`, inBuild, registry.pull)]));
+  const registry = await openRegistrySession(bf, plans, opts);
+  const sources = new Map(plans.map((img) => [img.spec.name, openBaseSource(img.spec.base, bf.dir, `${img.where}`, inBuild, registry?.pull)]));
   const store = await LayoutStore.open(opts.outDir, true).catch(async (e: unknown) => {
-    await registry.close();
+    await registry?.close();
     throw e;
   });
   // The compressor's self-test runs on its workers while the first bases are squashed.
@@ -144,15 +157,15 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
     if (images.length > 0) await writeRefs(store, images.map((i) => ({ refName: i.ref, descriptor: i.index })));
   } finally {
     await (await gzip.catch(() => undefined))?.close();
-    if (failures.length > 0) await registry.close();
+    if (failures.length > 0) await registry?.close();
   }
   for (const e of failures.slice(1)) opts.reporter.emit({ type: 'warn', message: `also failed: ${e instanceof Error ? e.message : String(e)}` });
   if (failures.length > 0) throw failures[0];
   let pushed: PushResult | undefined;
   try {
-    pushed = await registry.afterBuild(images, store, opts.reporter);
+    pushed = await registry?.afterBuild(images, store, opts.reporter);
   } finally {
-    await registry.close();
+    await registry?.close();
   }
   return { layout: store.dir, sourceDateEpoch: epoch, images, ...(pushed ? { pushed } : {}) };
 }
