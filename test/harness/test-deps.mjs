@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const PACKAGES = [
   'skopeo', 'umoci', 'oci-image-tool', 'acl', 'attr', 'libcap2-bin', 'qemu-user-static',
-  'pigz', 'gzip', 'tar', 'util-linux', 'busybox-static', 'zstd',
+  'pigz', 'gzip', 'tar', 'util-linux', 'bsdutils', 'busybox-static', 'zstd',
   'golang-go', 'gcc', 'libc6-dev', 'gcc-aarch64-linux-gnu', 'libc6-dev-arm64-cross', 'gcc-arm-linux-gnueabihf', 'libc6-dev-armhf-cross', 'git',
   'docker-registry', 'apache2-utils', 'openssl',
 ];
