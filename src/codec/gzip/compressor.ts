@@ -31,9 +31,6 @@ export interface GzipCompressor {
   close(): Promise<void>;
 }
 
-/** Self-test verdicts per level: native zlib is the same for the whole process. */
-const nativeVerdicts = new Map<number, Promise<boolean>>();
-
 async function* chunksOf(data: Uint8Array, size: number): AsyncGenerator<Uint8Array> {
   for (let off = 0; off < data.length; off += size) yield data.subarray(off, off + size);
 }
@@ -46,14 +43,9 @@ export async function goldenDigest(pool: DeflatePool, engine: GzipEngine, level:
   return hash.digest('hex');
 }
 
-function nativeMatches(pool: DeflatePool, level: number): Promise<boolean> {
-  let verdict = nativeVerdicts.get(level);
-  if (!verdict) {
-    verdict = goldenDigest(pool, 'native', level).then((d) => d === GOLDEN_GZIP_SHA256[level]);
-    verdict.catch(() => nativeVerdicts.delete(level)); // a failed run (e.g. closed pool) is not a verdict
-    nativeVerdicts.set(level, verdict);
-  }
-  return verdict;
+/** The self-test: does native zlib reproduce pako's golden digest at `level`? Run once per compressor (one per build). */
+async function nativeMatches(pool: DeflatePool, level: number): Promise<boolean> {
+  return (await goldenDigest(pool, 'native', level)) === GOLDEN_GZIP_SHA256[level];
 }
 
 class Compressor implements GzipCompressor {
