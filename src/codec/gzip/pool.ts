@@ -44,12 +44,9 @@ interface Reply {
   error?: string;
 }
 
-let pakoPathMemo: string | undefined;
-function pakoPath(): string {
-  // The CJS build, loaded with require() inside the eval'd worker.
-  pakoPathMemo ??= createRequire(import.meta.url).resolve('pako');
-  return pakoPathMemo;
-}
+/** pako's CJS build, loaded with require() inside the eval'd worker. */
+const PAKO_PATH = createRequire(import.meta.url).resolve('pako');
+const pakoPath = (): string => PAKO_PATH;
 
 function closedError(): OciasmError {
   return new OciasmError('INTERNAL', 'gzip compressor is closed');
