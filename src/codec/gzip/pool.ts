@@ -46,7 +46,6 @@ interface Reply {
 
 /** pako's CJS build, loaded with require() inside the eval'd worker. */
 const PAKO_PATH = createRequire(import.meta.url).resolve('pako');
-const pakoPath = (): string => PAKO_PATH;
 
 function closedError(): OciasmError {
   return new OciasmError('INTERNAL', 'gzip compressor is closed');
@@ -98,7 +97,7 @@ export class DeflatePool {
   }
 
   private spawn(): Slot {
-    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { pakoPath: pakoPath() } });
+    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { pakoPath: PAKO_PATH } });
     worker.unref();
     const slot: Slot = { worker, job: null };
     this.slots.push(slot);
