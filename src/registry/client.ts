@@ -55,6 +55,11 @@ export class RegistryClient {
   private readonly retry: RetryPolicy;
   private readonly random: () => number;
 
+  /** A --debug line (never headers or secrets). */
+  debugLine(message: string): void {
+    this.opts.debug?.(message);
+  }
+
   constructor(readonly registry: string, private readonly opts: ClientOptions) {
     this.auth = new RegistryAuth(registry, opts.credentials, opts.transport);
     this.retry = opts.retry ?? DEFAULT_RETRY;

@@ -11,7 +11,7 @@
 import type { BlobInfo } from '../cas/blob-store.js';
 import { OciasmError, isOciasmError } from '../errors.js';
 import { header, type RegistryResponse } from './client.js';
-import { backoffDelay, DEFAULT_RETRY, isRetryableError, isRetryableStatus, sleep } from './retry.js';
+import { backoffDelay, DEFAULT_RETRY, isRetryableError, isRetryableStatus, parseRetryAfter, sleep } from './retry.js';
 import type { RegistryRepository } from './repository.js';
 
 export interface BlobSource {
@@ -45,7 +45,12 @@ export function nextOffset(range: string | undefined): number | undefined {
   return end === 0 ? 0 : end + 1;
 }
 
-class Recoverable extends Error {}
+/** A failed upload request worth retrying; `retryAfterMs` from the registry's Retry-After, if any. */
+class Recoverable extends Error {
+  constructor(message: string, readonly retryAfterMs?: number) {
+    super(message);
+  }
+}
 
 export async function uploadBlob(repo: RegistryRepository, info: BlobInfo, source: BlobSource, opts: UploadOptions): Promise<'mounted' | 'uploaded'> {
   const client = repo.client;
@@ -57,7 +62,7 @@ export async function uploadBlob(repo: RegistryRepository, info: BlobInfo, sourc
   const fail = async (res: RegistryResponse, method: string): Promise<never> => {
     if (isRetryableStatus(res.status) || res.status === 416) {
       await res.body.dump();
-      throw new Recoverable(`${method} answered ${res.status}`);
+      throw new Recoverable(`${method} answered ${res.status}`, parseRetryAfter(header(res, 'retry-after'), Date.now()));
     }
     throw await client.unexpected(res, { method, what });
   };
@@ -152,7 +157,9 @@ export async function uploadBlob(repo: RegistryRepository, info: BlobInfo, sourc
       if (++failures >= attempts) {
         throw new OciasmError('REGISTRY_ERROR', `${client.registry}: uploading ${what} failed ${failures} times, giving up: ${(e as Error).message}`, { cause: e });
       }
-      await sleep(backoffDelay(failures, DEFAULT_RETRY, Math.random));
+      const wait = backoffDelay(failures, DEFAULT_RETRY, Math.random, e instanceof Recoverable ? e.retryAfterMs : undefined);
+      client.debugLine(`upload of ${what}: ${(e as Error).message}; retrying in ${wait} ms`);
+      await sleep(wait);
       const resumed = session && source.size > maxChunk ? await status(session).catch(() => undefined) : undefined;
       if (resumed === undefined || resumed > source.size) session = undefined;
       else {

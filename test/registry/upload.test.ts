@@ -94,6 +94,18 @@ describe('blob upload', () => {
     await r.close();
   });
 
+  it('honours Retry-After on a failed upload PUT too (uploads retry outside the client)', async () => {
+    const r = registries();
+    const repo = r.repository(reg.host, 'up/retry-put');
+    const b = blob(2000);
+    reg.proxy!.faults.push({ method: 'PUT', fault: { kind: 'status', status: 503, headers: { 'retry-after': '2' } } });
+    debug.length = 0;
+    expect(await repo.putBlob(b.info, b.source)).toBe('uploaded');
+    expect(debug.some((m) => /upload of .*: PUT answered 503; retrying in 2000 ms/.test(m))).toBe(true);
+    expect(await repo.has(b.info.digest)).toBe(true);
+    await r.close();
+  });
+
   it('gives up after bounded attempts with an error naming registry, repository and blob', async () => {
     const r = registries();
     const repo = r.repository(reg.host, 'up/giveup');
