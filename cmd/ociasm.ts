@@ -5,6 +5,7 @@
  * 16) lowers the peak RSS of a large layer build by ~30 MiB and is not slower:
  * the garbage is mostly 1 MiB buffers (docs/bench.md).
  */
+import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { BuildResult } from '../src/build/build.js';
 import { isOciasmError } from '../src/errors.js';
@@ -58,8 +59,12 @@ function printBuild(reporter: Reporter, r: BuildResult): void {
   reporter.result(r);
 }
 
+// dist/cmd/ociasm.js → the package's own package.json.
+const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+
 const program = new Command()
   .name('ociasm')
+  .version(version)
   .description('Daemonless OCI image assembler: reproducible single-layer multi-platform images')
   .showHelpAfterError();
 

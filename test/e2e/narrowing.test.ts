@@ -1,8 +1,8 @@
 /** `--platform` and IMAGE arguments narrow a build; progress shows only on a real terminal. */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLI, must, ociasm, platformImages, readLayoutIndex, tempDir } from '../harness/util.js';
+import { CLI, must, ociasm, platformImages, readLayoutIndex, ROOT, tempDir } from '../harness/util.js';
 
 const tmp = tempDir();
 const file = path.join(tmp.dir, 'ociasm.yaml');
@@ -46,6 +46,12 @@ describe('narrowing a build', () => {
     const unknown = await build('u', 'three');
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toContain('no image named "three" (have: one, two)');
+  });
+
+  it('prints its version', async () => {
+    const r = await ociasm(['--version']);
+    expect(r.code).toBe(0);
+    expect(r.stdout.trim()).toBe(JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')).version);
   });
 
   it('shows progress on a terminal and plain result lines in a pipe', async () => {
