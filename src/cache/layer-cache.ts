@@ -9,8 +9,8 @@
  * the recorded size, for an entry to count. The cache is best effort: an
  * unreadable, unwritable or malformed index is a miss, never an error.
  */
-import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
+import { writeFileAtomic } from '../cas/atomic-file.js';
 import path from 'node:path';
 import type { Digest } from '../oci/types.js';
 
@@ -50,14 +50,11 @@ export class LayerCache {
   }
 
   async put(key: string, entry: CachedLayer): Promise<void> {
-    const file = this.file(key);
-    const tmp = `${file}.tmp-${randomBytes(6).toString('hex')}`;
     try {
       await mkdir(this.dir, { recursive: true });
-      await writeFile(tmp, JSON.stringify(entry) + '\n', { mode: 0o644 });
-      await rename(tmp, file);
+      await writeFileAtomic(this.file(key), JSON.stringify(entry) + '\n');
     } catch {
-      await rm(tmp, { force: true }).catch(() => undefined);
+      // A cache that cannot be written is only a miss next time.
     }
   }
 }

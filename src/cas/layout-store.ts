@@ -10,27 +10,11 @@ import path from 'node:path';
 import { ioError, OciasmError } from '../errors.js';
 import type { Digest, ImageIndex } from '../oci/types.js';
 import { MediaType } from '../oci/types.js';
+import { writeFileAtomic } from './atomic-file.js';
 import { type BlobInfo, type BlobStore, HashingTap, checkDigestFormat } from './blob-store.js';
 
 const LAYOUT_FILE = 'oci-layout';
 const INDEX_FILE = 'index.json';
-
-async function writeFileAtomic(file: string, data: Uint8Array): Promise<void> {
-  const tmp = `${file}.tmp-${randomBytes(6).toString('hex')}`;
-  try {
-    const fh = await open(tmp, 'wx', 0o644);
-    try {
-      await fh.writeFile(data);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await rename(tmp, file);
-  } catch (e) {
-    await rm(tmp, { force: true });
-    throw ioError('cannot write', file, e);
-  }
-}
 
 async function mkdirBlobs(dir: string): Promise<void> {
   try {

@@ -3,7 +3,8 @@
  * top-level digest, by the reference as written. A build pins the bases it
  * lists; `--lock` resolves them afresh and rewrites the file.
  */
-import { readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
+import { writeFileAtomic } from '../cas/atomic-file.js';
 import path from 'node:path';
 import { ioError, OciasmError } from '../errors.js';
 import type { Digest } from '../oci/types.js';
@@ -49,7 +50,5 @@ export async function writeLock(file: string, resolved: Map<string, Digest>, pre
   for (const [ref, digest] of resolved) bases[ref] = digest;
   const sorted = Object.fromEntries(Object.entries(bases).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
   const doc: LockFile = { lockVersion: 1, bases: sorted };
-  const tmp = `${file}.tmp-${process.pid}`;
-  await writeFile(tmp, JSON.stringify(doc, null, 2) + '\n');
-  await rename(tmp, file);
+  await writeFileAtomic(file, JSON.stringify(doc, null, 2) + '\n');
 }

@@ -3,7 +3,6 @@
  * layout, plus manifest and tag operations. Manifests are negotiated with
  * Accept for the OCI index and manifest and the Docker list and schema2.
  */
-import { createHash } from 'node:crypto';
 import { type BlobInfo, type BlobStore, sha256 } from '../cas/blob-store.js';
 import { OciasmError } from '../errors.js';
 import { type Descriptor, type Digest, MediaType } from '../oci/types.js';
@@ -102,7 +101,7 @@ export class RegistryRepository implements BlobStore {
     }
     if (res.status !== 200) throw await this.client.unexpected(res, { method: 'GET', what });
     const bytes = Buffer.from(await res.body.arrayBuffer());
-    const digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}` as Digest;
+    const digest = sha256(bytes);
     if (reference.startsWith('sha256:') && reference !== digest) {
       throw new OciasmError('DIGEST_MISMATCH', `${this.label}: manifest ${reference} has content ${digest}; nothing was kept`);
     }

@@ -7,9 +7,10 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { copyFile, mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, rename, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { writeFileAtomic } from '../cas/atomic-file.js';
 import { ioError } from '../errors.js';
 
 export interface OutputEntry {
@@ -97,21 +98,6 @@ export class ToolchainCache {
 
   async writeEntry(key: string, entry: CacheEntry): Promise<void> {
     await mkdir(this.entries, { recursive: true });
-    const file = path.join(this.entries, `${key}.json`);
-    const tmp = `${file}.tmp-${randomBytes(6).toString('hex')}`;
-    try {
-      const fh = await open(tmp, 'wx', 0o644);
-      try {
-        await fh.writeFile(JSON.stringify(entry));
-        await fh.sync();
-      } finally {
-        await fh.close();
-      }
-      await rename(tmp, file);
-    } catch (e) {
-      throw ioError('cannot write cache entry', file, e);
-    } finally {
-      await rm(tmp, { force: true });
-    }
+    await writeFileAtomic(path.join(this.entries, `${key}.json`), JSON.stringify(entry), 'cannot write cache entry');
   }
 }
