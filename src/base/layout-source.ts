@@ -6,12 +6,16 @@ import { Annotation, type Descriptor, type Platform } from '../oci/types.js';
 import { resolvePlatform } from '../image/read.js';
 import type { BaseImage, BaseSource } from './source.js';
 
-/** Splits `oci:PATH[:REF]` at the first ':' after the path, as skopeo does (PATH holds no ':'). */
+/** Splits `PATH[:REF]` (the CLI's `DIR[:REF]`) at the first ':', as skopeo's oci: transport does (PATH holds no ':'). */
+export function parseLayoutArg(arg: string): { dir: string; ref?: string } {
+  const colon = arg.indexOf(':');
+  if (colon < 0) return { dir: arg };
+  return { dir: arg.slice(0, colon), ref: arg.slice(colon + 1) };
+}
+
+/** `oci:PATH[:REF]`, the build file's spelling. */
 export function parseLayoutSpec(spec: string): { dir: string; ref?: string } {
-  const rest = spec.slice('oci:'.length);
-  const colon = rest.indexOf(':');
-  if (colon < 0) return { dir: rest };
-  return { dir: rest.slice(0, colon), ref: rest.slice(colon + 1) };
+  return parseLayoutArg(spec.slice('oci:'.length));
 }
 
 export async function findRef(store: LayoutStore, ref: string | undefined, label: string): Promise<Descriptor> {

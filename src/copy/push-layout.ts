@@ -1,5 +1,5 @@
 /** `ociasm push DIR[:REF] DEST_REF`: one image or index from a layout to a registry. */
-import { findRef, parseLayoutSpec } from '../base/layout-source.js';
+import { findRef, parseLayoutArg } from '../base/layout-source.js';
 import { LayoutStore } from '../cas/layout-store.js';
 import { parseReference } from '../codec/reference.js';
 import { OciasmError } from '../errors.js';
@@ -13,14 +13,9 @@ export interface PushLayoutOptions extends RegistryCliOptions {
   reporter: Reporter;
 }
 
-/** Splits DIR[:REF] like `ociasm inspect` does: at the first ':'. */
-function splitLayoutArg(arg: string): { dir: string; ref?: string } {
-  return parseLayoutSpec(`oci:${arg}`);
-}
-
 export async function pushLayout(layoutArg: string, dest: string, opts: PushLayoutOptions): Promise<PushResult> {
   const target = parseReference(dest);
-  const { dir, ref } = splitLayoutArg(layoutArg);
+  const { dir, ref } = parseLayoutArg(layoutArg);
   if (dir === '') throw new OciasmError('BUILDFILE_INVALID', `push: "${layoutArg}" names no layout directory`);
   const store = await LayoutStore.open(dir, false);
   const root = await findRef(store, ref, `layout ${dir}`);

@@ -1,5 +1,5 @@
 /** `ociasm inspect DIR[:REF]`: the index, each manifest, config fields and layer contents counted. */
-import { findRef } from '../base/layout-source.js';
+import { findRef, parseLayoutArg } from '../base/layout-source.js';
 import { layerEntries } from '../base/layer-stream.js';
 import { LayoutStore } from '../cas/layout-store.js';
 import { formatPlatform } from '../codec/platform.js';
@@ -34,12 +34,6 @@ export interface InspectResult {
   ref?: string;
   index?: { digest: string; mediaType?: string; annotations: Record<string, string> };
   manifests: ManifestSummary[];
-}
-
-/** Splits `DIR[:REF]` at the first ':' (as in skopeo's oci: transport). */
-export function parseLayoutArg(arg: string): { dir: string; ref?: string } {
-  const colon = arg.indexOf(':');
-  return colon < 0 ? { dir: arg } : { dir: arg.slice(0, colon), ref: arg.slice(colon + 1) };
 }
 
 async function summarizeLayer(store: LayoutStore, desc: Descriptor): Promise<LayerSummary> {
