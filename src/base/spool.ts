@@ -3,6 +3,7 @@
  * append-only temp file per build platform, so squashing holds no content in
  * memory beyond one chunk.
  */
+import { createHash } from 'node:crypto';
 import { mkdtemp, open, rm, type FileHandle } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -18,15 +19,17 @@ export class Spool {
     return new Spool(dir, path.join(dir, 'contents'));
   }
 
-  /** Appends a body and returns where it lives; verifies it is `size` bytes long. */
+  /** Appends a body and returns where it lives, with its sha256 (so the layer cache never reads it again). */
   async write(body: AsyncIterable<Uint8Array>): Promise<{ ref: ContentRef; size: number }> {
     this.handle ??= await open(this.file, 'w+', 0o600);
     const start = this.offset;
+    const hash = createHash('sha256');
     for await (const chunk of body) {
+      hash.update(chunk);
       await this.handle.write(chunk, 0, chunk.length, this.offset);
       this.offset += chunk.length;
     }
-    return { ref: { kind: 'spool', path: this.file, offset: start }, size: this.offset - start };
+    return { ref: { kind: 'spool', path: this.file, offset: start, sha256: hash.digest('hex') }, size: this.offset - start };
   }
 
   async close(): Promise<void> {

@@ -6,43 +6,24 @@
  * It covers, in tar order: every path, kind, mode, owner, xattr, symlink
  * target, device number and hardlink; for content, host files by
  * (dev, inode, size, mtime ns, ctime ns) — any write changes the ctime — and
- * spool or in-memory content by its sha256. Plus the mtime, the tar writer's
+ * spool content by the sha256 taken while spooling, in-memory content by its sha256. Plus the mtime, the tar writer's
  * version and the caller's salt (the gzip settings key).
  */
 import { createHash, type Hash } from 'node:crypto';
-import { closeSync, openSync, readSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { type ContentRef, type DirNode, type Inode, walkTree } from '../rootfs/tree.js';
-import { READ_CHUNK, TAR_OF_TREE_VERSION } from './tar-of-tree.js';
+import { TAR_OF_TREE_VERSION } from './tar-of-tree.js';
 
 /** Bump when the fingerprint's own encoding changes. */
-const FINGERPRINT_VERSION = 1;
+const FINGERPRINT_VERSION = 2;
 
 function contentId(ref: ContentRef, size: number): string | undefined {
   if (ref.kind === 'bytes') return `bytes:${createHash('sha256').update(ref.data).digest('hex')}`;
-  if (ref.kind === 'host' && ref.sha256) return `sha256:${ref.sha256}:${size}`;
-  if (ref.kind === 'host') {
-    const st = statSync(ref.path, { bigint: true, throwIfNoEntry: false });
-    if (!st || !st.isFile() || st.size !== BigInt(size)) return undefined;
-    return `host:${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
-  }
-  return `spool:${hashRange(ref.path, ref.offset, size)}`;
-}
-
-function hashRange(file: string, offset: number, size: number): string {
-  const hash = createHash('sha256');
-  const fd = openSync(file, 'r');
-  try {
-    const buf = Buffer.allocUnsafe(Math.min(READ_CHUNK, Math.max(size, 1)));
-    for (let done = 0; done < size;) {
-      const n = readSync(fd, buf, 0, Math.min(buf.length, size - done), offset + done);
-      if (n === 0) break;
-      hash.update(buf.subarray(0, n));
-      done += n;
-    }
-  } finally {
-    closeSync(fd);
-  }
-  return hash.digest('hex');
+  // Spooled base contents, and host files restored from a content-addressed cache, are known by digest.
+  if (ref.kind === 'spool' || ref.sha256) return `sha256:${ref.sha256}:${size}`;
+  const st = statSync(ref.path, { bigint: true, throwIfNoEntry: false });
+  if (!st || !st.isFile() || st.size !== BigInt(size)) return undefined;
+  return `host:${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
 }
 
 function meta(h: Hash, m: { mode: number; uid: number; gid: number; xattrs: Map<string, Buffer> }): void {

@@ -9,7 +9,8 @@ export type ContentRef =
   /** `sha256`: the content's digest when it is known without reading (a file restored from a content-addressed cache). */
   | { kind: 'host'; path: string; sha256?: string }
   | { kind: 'bytes'; data: Buffer }
-  | { kind: 'spool'; path: string; offset: number };
+  /** `sha256`: the content's digest, computed while it was spooled. */
+  | { kind: 'spool'; path: string; offset: number; sha256: string };
 
 export interface Meta {
   mode: number; // permission bits incl. setuid/setgid/sticky
