@@ -83,6 +83,16 @@ export class LayoutStore implements BlobStore {
     return path.join(this.dir, 'blobs', 'sha256', d.slice('sha256:'.length));
   }
 
+  /** A blob's size, or undefined when the layout does not hold it as a regular file (symlinks are not followed). */
+  async size(digest: Digest): Promise<number | undefined> {
+    try {
+      const st = await lstat(this.blobPath(digest));
+      return st.isFile() ? st.size : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
   /** True for a regular file (a symlink in blobs/ is never a blob). */
   async has(digest: Digest): Promise<boolean> {
     try {
@@ -134,6 +144,11 @@ export class LayoutStore implements BlobStore {
     if (actual !== desc.digest || tap.size !== desc.size) {
       throw new OciasmError('DIGEST_MISMATCH', `${this.dir}: blob ${desc.digest} has content ${actual} (${tap.size} bytes)`);
     }
+  }
+
+  /** Bytes [offset, end) of a blob, read by file position, never through a symlink. */
+  openAt(digest: Digest, offset: number, end: number): AsyncIterable<Buffer> {
+    return this.open(digest, offset, end);
   }
 
   async readBytes(digest: Digest): Promise<Buffer> {
