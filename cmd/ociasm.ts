@@ -114,6 +114,11 @@ addRegistryOptions(program.commands.find((c) => c.name() === 'build')!)
           compressionLevel: opts.compressionLevel, env: process.env, reporter,
           buildArgs: opts.buildArg, extractDir: opts.extract, noCache: opts.cache === false, layerCache: opts.layerCache !== false, skipTests: !!opts.skipTests,
           registry: registryCliOptions(opts, reporter),
+          ...(opts.lockTimeout !== undefined ? { lockTimeoutMs: opts.lockTimeout * 1000 } : {}),
+          limits: {
+            ...(opts.maxLayerSize !== undefined ? { maxLayerBytes: opts.maxLayerSize } : {}),
+            ...(opts.maxInflateRatio !== undefined ? { maxInflateRatio: opts.maxInflateRatio } : {}),
+          },
         });
         printBuild(reporter, result);
       } finally {
