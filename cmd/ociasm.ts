@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { BuildResult } from '../src/pipeline/build.js';
 import { isOciasmError, printable } from '../src/errors.js';
-import { removeTrackedSync } from '../src/cas/temp-files.js';
+import { killGroupsSync, removeTrackedSync } from '../src/cas/temp-files.js';
 import { byteSize, wholeNumber } from './numbers.js';
 import { createReporter, pickMode, type Reporter } from '../src/report/reporter.js';
 import { addRegistryOptions, registryCliOptions } from './registry-options.js';
@@ -18,6 +18,7 @@ const io = { stdout: process.stdout, stderr: process.stderr };
 // Interrupted: remove this process's temp files, spool folders and lock, then exit as a shell expects (128 + signal).
 for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
   process.on(signal, () => {
+    killGroupsSync();
     removeTrackedSync();
     process.stderr.write(`ociasm: interrupted by ${signal}; temp files removed\n`);
     process.exit(code);
