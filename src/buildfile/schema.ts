@@ -10,6 +10,7 @@
  */
 import * as z from 'zod';
 import { AccountsSchema } from './accounts-spec.js';
+import { placeholderProblem } from './template.js';
 import { bool, str, strict, strList, strMap } from './zod-kit.js';
 
 const ARG_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -65,10 +66,13 @@ export const BuildStepSchema = strict({
 export const ImageSpecSchema = strict({
   name: z.string({ error: (iss) => (iss.input === undefined ? 'is required' : 'must be a string') })
     .regex(IMAGE_NAME, { error: (iss) => `"${String(iss.input)}" is not a valid image name (lowercase letters, digits, . _ - /)` })
-    .describe('the layout ref is NAME:TAG'),
-  tag: str().pipe(z.string().regex(TAG, { error: (iss) => `"${String(iss.input)}" is not a valid tag` })).default('latest')
+    .describe('the layout ref is NAME:TAG; an image is identified by its name and tag'),
+  tag: str().pipe(z.string().superRefine((t, ctx) => {
+    const problem = placeholderProblem(t) ?? (TAG.test(t) ? undefined : `"${t}" is not a valid tag`);
+    if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem, input: t });
+  })).default('latest')
     .describe('may use {{args.NAME}}, {{git.*}}, {{sourceDateEpoch}}, {{name}}; a YAML number keeps its text (1.10 stays "1.10")'),
-  base: str().default('scratch').describe('scratch | registry reference | oci:PATH[:REF] | image:NAME'),
+  base: str().default('scratch').describe('scratch | registry reference | oci:PATH[:REF] | image:NAME[:TAG] (another image of this file)'),
   baseVariantFallback: bool().optional().describe('an arm/v7 build may use an arm/v6 or v5 base (and v6 a v5) when the exact variant is missing'),
   platforms: strList().refine((p) => p.length > 0, { error: 'must list at least one platform' }).default(['linux/amd64']),
   files: z.array(FilesEntrySchema).default([]).describe('host trees or files copied in, in order; a later entry wins'),

@@ -23,11 +23,24 @@ function dropNulls(v: unknown): unknown {
   return Object.fromEntries(Object.entries(v).filter(([, x]) => x !== null).map(([k, x]) => [k, dropNulls(x)]));
 }
 
-/** The label an image's messages start with: `image "app"`, or `images[2]` while it has no valid name. */
+function rawImages(raw: unknown): unknown[] {
+  return isObj(raw) && Array.isArray(raw.images) ? raw.images : [];
+}
+
+function rawTag(img: Obj): string {
+  return img.tag === undefined ? 'latest' : String(img.tag);
+}
+
+/**
+ * The label an image's messages start with: `image "app"`; `image "app:1.0"`
+ * when several images share the name; `images[2]` while it has no valid name.
+ */
 function imageLabel(raw: unknown, i: number): string {
-  const images = isObj(raw) && Array.isArray(raw.images) ? raw.images : [];
+  const images = rawImages(raw);
   const img: unknown = images[i];
-  return isObj(img) && typeof img.name === 'string' && IMAGE_NAME.test(img.name) ? `image "${img.name}"` : `images[${i}]`;
+  if (!isObj(img) || typeof img.name !== 'string' || !IMAGE_NAME.test(img.name)) return `images[${i}]`;
+  const shared = images.filter((o) => isObj(o) && o.name === img.name).length > 1;
+  return `image "${shared ? `${img.name}:${rawTag(img)}` : img.name}"`;
 }
 
 function keyPath(path: readonly PropertyKey[]): string {
@@ -65,16 +78,16 @@ function problems(issues: readonly z.core.$ZodIssue[]): Problem[] {
   return out;
 }
 
-/** Image names appear once each. */
+/** An image is its name and tag: each NAME:TAG appears once. */
 function crossImageProblems(raw: unknown): Problem[] {
-  const images = isObj(raw) && Array.isArray(raw.images) ? raw.images : [];
   const out: Problem[] = [];
   const first = new Map<string, number>();
-  images.forEach((img: unknown, i: number) => {
+  rawImages(raw).forEach((img: unknown, i: number) => {
     if (!isObj(img) || typeof img.name !== 'string') return;
-    const at = first.get(img.name);
-    if (at !== undefined) out.push({ path: ['images', i, 'name'], message: `image name "${img.name}" appears twice (images[${at}] and images[${i}])` });
-    else first.set(img.name, i);
+    const key = `${img.name}:${rawTag(img)}`;
+    const at = first.get(key);
+    if (at !== undefined) out.push({ path: ['images', i, 'tag'], message: `${key} appears twice (images[${at}] and images[${i}]); an image is its name and tag` });
+    else first.set(key, i);
   });
   return out;
 }

@@ -40,15 +40,15 @@ images:
     expect(msg.split('\n')).toEqual([
       '/w/ociasm.yaml: 10 errors:',
       '  bogus: unknown key "bogus" (allowed: sourceDateEpoch, args, insecureRegistries, images)',
-      expect.stringMatching(/^ {2}image "a": platfroms: unknown key "platfroms" \(did you mean "platforms"\? allowed: name, tag, /),
-      '  image "a": files[0].dest: is required',
-      '  image "a": files[1].extra: unknown key "extra" (allowed: src, dest, preserveOwner)',
-      '  image "a": paths[0].target: is required for a symlink',
-      '  image "a": paths[1].type: must be one of directory, file, symlink',
-      '  image "a": accounts.users[0].uid: must be a whole number from 0 to 4294967294',
-      '  image "a": accounts.users[0].gid: is required',
+      expect.stringMatching(/^ {2}image "a:latest": platfroms: unknown key "platfroms" \(did you mean "platforms"\? allowed: name, tag, /),
+      '  image "a:latest": files[0].dest: is required',
+      '  image "a:latest": files[1].extra: unknown key "extra" (allowed: src, dest, preserveOwner)',
+      '  image "a:latest": paths[0].target: is required for a symlink',
+      '  image "a:latest": paths[1].type: must be one of directory, file, symlink',
+      '  image "a:latest": accounts.users[0].uid: must be a whole number from 0 to 4294967294',
+      '  image "a:latest": accounts.users[0].gid: is required',
       '  images[1]: name: "B" is not a valid image name (lowercase letters, digits, . _ - /)',
-      '  image "a": name: image name "a" appears twice (images[0] and images[2])',
+      '  image "a:latest": tag: a:latest appears twice (images[0] and images[2]); an image is its name and tag',
     ]);
   });
 
