@@ -54,6 +54,26 @@ function lstatOrThrow(file: string, where: string): Stats {
   }
 }
 
+/**
+ * Where a host file's content is: its folder's path (one string shared by all
+ * siblings) and its name (the same string as the tree's key), joined only when
+ * the file is read. A full path per file was the largest part of a big
+ * tree's memory (docs/bench.md, memory per entry).
+ */
+class HostContent {
+  readonly kind = 'host' as const;
+  constructor(private readonly dir: string, private readonly name: string) {}
+  get path(): string {
+    return this.dir + this.name;
+  }
+}
+
+class KnownHostContent extends HostContent {
+  constructor(dir: string, name: string, readonly sha256: string) {
+    super(dir, name);
+  }
+}
+
 class HostReader {
   private readonly inodes = new Map<string, Inode>();
   constructor(private readonly opts: HostCopyOptions) {}
@@ -67,14 +87,15 @@ class HostReader {
     };
   }
 
-  node(file: string, st: Stats): Node | undefined {
+  /** `dir` + `name` is the file's path; `dir` ends with '/' (or is '' when `name` is the whole path). */
+  node(file: string, st: Stats, dir = '', name = file): Node | undefined {
     if (st.isFile()) {
       const key = `${st.dev}:${st.ino}`;
       let inode = st.nlink > 1 ? this.inodes.get(key) : undefined;
       if (!inode) {
         const sha256 = this.opts.knownDigests?.get(file);
         const m = this.meta(file, st, true);
-        const content: ContentRef = sha256 ? { kind: 'host', path: file, sha256 } : { kind: 'host', path: file };
+        const content: ContentRef = sha256 ? new KnownHostContent(dir, name, sha256) : new HostContent(dir, name);
         inode = { mode: m.mode, uid: m.uid, gid: m.gid, xattrs: m.xattrs, size: st.size, content };
         if (st.nlink > 1) this.inodes.set(key, inode);
       }
@@ -85,7 +106,7 @@ class HostReader {
       const prefix = file.endsWith('/') ? file : `${file}/`;
       for (const name of this.list(file)) {
         const child = prefix + name;
-        const node = this.node(child, lstatOrThrow(child, this.opts.where));
+        const node = this.node(child, lstatOrThrow(child, this.opts.where), prefix, name);
         if (node) dir.children.set(name, node);
       }
       return dir;
