@@ -9,7 +9,7 @@ import type { TemplateVars } from '../buildfile/template.js';
 import { formatPlatform, parsePlatform, samePlatform } from '../codec/platform.js';
 import { OciasmError } from '../errors.js';
 import type { Platform } from '../oci/types.js';
-import { expandAll } from '../plan/plan.js';
+import { expandAll } from './plan.js';
 
 export const OUT = '{{out}}';
 
@@ -55,7 +55,7 @@ export function planBuildStep(bf: BuildFile, spec: ImageSpec, step: BuildStep, p
   const at = `${where}: build`;
   const env = expandAll({ ...step.env, ...platformEnvFor(spec, step, p, where) }, v, `${at}.env (${formatPlatform(p)})`);
   return {
-    run: expandAll(step.run, v, `${at}.run`),
+    run: expandAll(step.run, v, `${at}.run`, { strict: false }),
     dir: path.resolve(bf.dir, expandAll(step.dir ?? '.', v, `${at}.dir`)),
     env,
     inputs: expandAll(step.inputs, v, `${at}.inputs`),
