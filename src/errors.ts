@@ -28,6 +28,10 @@ export type ErrorCode =
   | 'REGISTRY_ERROR'
   | 'REGISTRY_UNREACHABLE'
   | 'REGISTRY_TLS'
+  /** A registry response over its size limit (docs/security.md). */
+  | 'REGISTRY_TOO_LARGE'
+  /** A registry request past its total deadline (docs/security.md). */
+  | 'REGISTRY_TIMEOUT'
   | 'MANIFEST_UNKNOWN'
   | 'CREDENTIALS_INVALID'
   | 'PUSH_VERIFY'
