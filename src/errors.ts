@@ -38,6 +38,13 @@ export type ErrorCode =
   | 'QEMU_MISSING'
   | 'IMAGE_CHAIN'
   | 'BASE_FAILED'
+  | 'KEY_INVALID'
+  | 'KEY_PASSWORD'
+  | 'KEY_EXISTS'
+  | 'SIGNATURE_MISSING'
+  | 'SIGNATURE_INVALID'
+  | 'SBOM_PLATFORM'
+  | 'VERIFY_MISMATCH'
   | 'IO'
   | 'INTERNAL';
 
