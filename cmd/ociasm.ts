@@ -7,7 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import type { BuildResult } from '../src/build/build.js';
+import type { BuildResult } from '../src/pipeline/build.js';
 import { isOciasmError } from '../src/errors.js';
 import { createReporter, pickMode, type Reporter } from '../src/report/reporter.js';
 import { addRegistryOptions, registryCliOptions } from './registry-options.js';
@@ -94,7 +94,7 @@ addRegistryOptions(program.commands.find((c) => c.name() === 'build')!)
       try {
         // Each command loads only its own part of the library: start-up is most of a small command's time.
         const { loadBuildFile } = await import('../src/buildfile/load.js');
-        const { build } = await import('../src/build/build.js');
+        const { build } = await import('../src/pipeline/build.js');
         const buildFile = await loadBuildFile(opts.file);
         const result = await build({
           buildFile, outDir: opts.output, images, platforms: opts.platform, jobs: opts.jobs,
@@ -117,7 +117,7 @@ program
   .action(async (arg: string, opts) =>
     run(opts.json, async () => {
       const reporter = reporterFor(opts);
-      const { formatInspect, inspectLayout } = await import('../src/inspect/inspect.js');
+      const { formatInspect, inspectLayout } = await import('../src/commands/inspect.js');
       const r = await inspectLayout(arg);
       for (const text of formatInspect(r)) reporter.emit({ type: 'line', text });
       reporter.result(r);
@@ -137,7 +137,7 @@ addRegistryOptions(
   run(opts.json, async () => {
     const reporter = reporterFor(opts);
     try {
-      const { pushLayout } = await import('../src/copy/push-layout.js');
+      const { pushLayout } = await import('../src/commands/push.js');
       reporter.result(await pushLayout(layout, dest, { ...registryCliOptions(opts, reporter), env: process.env, reporter }));
     } finally {
       reporter.close();

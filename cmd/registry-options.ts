@@ -1,6 +1,6 @@
 /** The registry flags shared by `build` and `push`, and their mapping to library options. */
 import { type Command, InvalidArgumentError } from 'commander';
-import type { RegistryCliOptions } from '../src/registry/session.js';
+import type { RegistryCliOptions } from '../src/pipeline/registry-session.js';
 import type { Reporter } from '../src/report/reporter.js';
 
 function collect(value: string, prev: string[]): string[] {

@@ -45,6 +45,7 @@ export type ErrorCode =
   | 'SIGNATURE_INVALID'
   | 'SBOM_PLATFORM'
   | 'VERIFY_MISMATCH'
+  | 'GRAPH_INVALID'
   | 'IO'
   | 'INTERNAL';
 

@@ -3,17 +3,10 @@
  * manifest, a config and layer blobs in some BlobStore: `scratch` has none,
  * `oci:PATH[:REF]` reads a local layout; a registry source slots in beside it.
  */
-import type { BlobStore } from '../cas/blob-store.js';
-import type { Descriptor, Digest, ImageConfig, Platform } from '../oci/types.js';
+import type { BaseImage } from '../image/base-image.js';
+import type { Platform } from '../oci/types.js';
 
-export interface BaseImage {
-  /** What goes into org.opencontainers.image.base.name. */
-  name: string;
-  manifestDigest: Digest;
-  config: ImageConfig;
-  layers: Descriptor[];
-  blobs: BlobStore;
-}
+export type { BaseImage } from '../image/base-image.js';
 
 export interface BaseSource {
   readonly spec: string;

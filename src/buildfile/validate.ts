@@ -2,7 +2,7 @@
  * Strict validation of the build file: an unknown key, a wrong type or a bad
  * value is an error naming the file, the image and the key.
  */
-import { parseAccounts } from '../accounts/spec.js';
+import { parseAccounts } from './accounts-spec.js';
 import { OciasmError } from '../errors.js';
 import { fromJsonBuildList } from './json-list.js';
 import type { BuildFile, BuildStep, FilesEntry, ImageSpec, PathEntry, PathType } from './types.js';

@@ -3,7 +3,7 @@
  * `mutate`-style: the base config's runtime fields are inherited, then the
  * build file's fields override them.
  */
-import type { BaseImage } from '../base/source.js';
+import type { BaseImage } from './base-image.js';
 import type { ImageSpec } from '../buildfile/types.js';
 import {
   Annotation, type Descriptor, type Digest, type ImageConfig, type ImageIndex, type ImageManifest,

@@ -9,8 +9,8 @@ import { formatPlatform, parsePlatform, platformTag, samePlatform } from '../cod
 import { OciasmError } from '../errors.js';
 import type { RuntimeSpec } from '../image/assemble.js';
 import type { Platform } from '../oci/types.js';
-import { planBuildStep, type PlannedBuildStep } from '../toolchain/plan-step.js';
-import type { GitInfo } from '../toolchain/git-info.js';
+import { planBuildStep, type PlannedBuildStep } from './build-step.js';
+import type { GitInfo } from './git-info.js';
 import { orderImages } from './order.js';
 
 export interface PlatformPlan {

@@ -7,7 +7,7 @@
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { findRef, parseLayoutArg } from '../base/layout-source.js';
+import { findRef, parseLayoutArg } from '../transports/layout-ref.js';
 import type { BlobStore } from '../cas/blob-store.js';
 import { LayoutStore } from '../cas/layout-store.js';
 import { parseReference, type Reference } from '../codec/reference.js';

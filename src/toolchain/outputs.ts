@@ -10,7 +10,7 @@ import path from 'node:path';
 import { OciasmError } from '../errors.js';
 import { compareNames } from '../rootfs/tree.js';
 import type { CachedOutput, OutputEntry, ToolchainCache } from './cache.js';
-import { fillOut, OUT, type PlannedBuildStep } from './plan-step.js';
+import { fillOut, OUT, type PlannedBuildStep } from '../plan/build-step.js';
 
 export interface RestoredOutput {
   /** Where the output now is on the host (named like the original). */

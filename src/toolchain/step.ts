@@ -16,7 +16,7 @@ import { checkExtractName, extractOutputs } from './extract.js';
 import { removeTree } from './fs-util.js';
 import { hashInputs } from './inputs.js';
 import { collectOutputs, extractNameOf, type RestoredOutput, restoreOutputs } from './outputs.js';
-import { fillOut, type PlannedBuildStep } from './plan-step.js';
+import { fillOut, type PlannedBuildStep } from '../plan/build-step.js';
 import { runTool } from './run-tool.js';
 
 export interface StepContext {

@@ -9,7 +9,7 @@ import type { TemplateVars } from '../buildfile/template.js';
 import { formatPlatform, parsePlatform, samePlatform } from '../codec/platform.js';
 import { OciasmError } from '../errors.js';
 import type { Platform } from '../oci/types.js';
-import { expandAll } from '../plan/plan.js';
+import { expandAll } from './plan.js';
 
 export const OUT = '{{out}}';
 

@@ -4,9 +4,9 @@ import { LayoutStore } from '../cas/layout-store.js';
 import { parseReference } from '../codec/reference.js';
 import { OciasmError } from '../errors.js';
 import { Registries } from '../registry/registries.js';
-import type { RegistryCliOptions } from '../registry/session.js';
+import type { RegistryCliOptions } from '../pipeline/registry-session.js';
 import type { Reporter } from '../report/reporter.js';
-import { pushImages, type PushResult } from './push.js';
+import { pushImages, type PushResult } from '../copy/push.js';
 
 export interface PushLayoutOptions extends RegistryCliOptions {
   env: NodeJS.ProcessEnv;

@@ -16,8 +16,8 @@ import { OciasmError } from '../errors.js';
 import type { Descriptor, Digest } from '../oci/types.js';
 import type { PullContext } from '../base/registry-source.js';
 import type { Reporter } from '../report/reporter.js';
-import { lockPath, readLock, writeLock } from './lock.js';
-import { Registries, type RegistryOptions } from './registries.js';
+import { lockPath, readLock, writeLock } from '../registry/lock.js';
+import { Registries, type RegistryOptions } from '../registry/registries.js';
 
 export interface RegistryCliOptions {
   insecureRegistries?: string[];

@@ -21,9 +21,9 @@ import { writeRefs } from './tags.js';
 import type { InBuildLookup } from '../base/in-build-source.js';
 import { inBuildBaseName } from '../plan/order.js';
 import { defaultCacheDir, ToolchainCache } from '../toolchain/cache.js';
-import { gitInfoIfUsed } from '../toolchain/git-info.js';
+import { gitInfoIfUsed } from '../plan/git-info.js';
 import type { PushResult } from '../copy/push.js';
-import type { BuildRegistrySession, RegistryCliOptions } from '../registry/session.js';
+import type { BuildRegistrySession, RegistryCliOptions } from './registry-session.js';
 
 export interface BuildOptions {
   buildFile: BuildFile;
@@ -86,7 +86,7 @@ const LOCAL_BASE = /^(scratch$|oci:|image:)/;
 async function openRegistrySession(bf: BuildFile, plans: ImagePlan[], opts: BuildOptions): Promise<BuildRegistrySession | undefined> {
   const needed = !!opts.registry?.push || !!opts.registry?.lock || plans.some((p) => !LOCAL_BASE.test(p.spec.base));
   if (!needed) return undefined;
-  const { BuildRegistrySession } = await import('../registry/session.js');
+  const { BuildRegistrySession } = await import('./registry-session.js');
   return BuildRegistrySession.open(bf, opts.registry, opts.env, opts.cacheDir ?? defaultCacheDir(opts.env));
 }
 

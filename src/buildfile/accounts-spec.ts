@@ -2,7 +2,7 @@
  * Validation of the build file's `accounts:` key. Every field that ends up
  * in /etc/passwd or /etc/group is checked so it cannot break those files.
  */
-import type { AccountGroup, Accounts, AccountUser } from '../buildfile/types.js';
+import type { AccountGroup, Accounts, AccountUser } from './types.js';
 
 /** Throws the build file's error for `where` (relative to the image, e.g. `accounts.users[0].uid`). */
 export type Fail = (where: string, msg: string) => never;
