@@ -16,6 +16,8 @@ import { OciasmError } from '../errors.js';
 import type { Descriptor, Digest } from '../oci/types.js';
 import type { PullContext } from '../base/registry-source.js';
 import type { Reporter } from '../report/reporter.js';
+import type { Artifact } from '../supply/artifact.js';
+import type { PushedArtifact } from '../supply/registry-referrers.js';
 import { lockPath, readLock, writeLock } from '../registry/lock.js';
 import { Registries, type RegistryOptions } from '../registry/registries.js';
 
@@ -135,6 +137,25 @@ export class BuildRegistrySession {
     });
     for (const r of result.refs) reporter.emit({ type: 'line', text: `pushed ${r.ref}${r.platformTags.length ? ` (+ ${r.platformTags.length} platform tags)` : ''}` });
     return result;
+  }
+
+  /** After the images: their referrers (SBOMs, provenance, signatures) to every push: reference's repository. */
+  async pushArtifacts(images: BuiltImage[], artifacts: Map<string, Artifact[]>, reporter: Reporter): Promise<PushedArtifact[]> {
+    const { pushArtifact } = await import('../supply/registry-referrers.js');
+    const out: PushedArtifact[] = [];
+    for (const img of images) {
+      const list = artifacts.get(img.name) ?? [];
+      if (list.length === 0) continue;
+      const spec = this.bf.images.find((s) => s.name === img.name)!;
+      const repos = new Map<string, Reference>();
+      for (const t of pushTargets(spec, `${this.bf.file}: image "${spec.name}"`)) repos.set(`${t.registry}/${t.repository}`, t);
+      for (const [label, t] of repos) {
+        const repo = this.registries.repository(t.registry, t.repository);
+        for (const a of list) out.push(await pushArtifact(repo, a));
+        reporter.emit({ type: 'line', text: `pushed ${list.length} referrers of ${img.name} to ${label}` });
+      }
+    }
+    return out;
   }
 
   async close(): Promise<void> {

@@ -52,10 +52,11 @@ export interface SignatureLayer {
  * diff_ids (as go-containerregistry's empty image with layers appended
  * does), and one layer per signature.
  */
-export function signatureManifest(subject: Descriptor, sigs: SignatureLayer[]): Artifact {
-  const layers: Descriptor[] = sigs.map((s) => ({
+export function signatureManifest(subject: Descriptor, sigs: SignatureLayer[], existing: Descriptor[] = []): Artifact {
+  const added: Descriptor[] = sigs.map((s) => ({
     mediaType: SIMPLESIGNING_MEDIA_TYPE, digest: sha256(s.payload), size: s.payload.length, annotations: { [SIGNATURE_ANNOTATION]: s.signature },
   }));
+  const layers = [...existing, ...added];
   const config = jsonBytes({
     architecture: '', created: '0001-01-01T00:00:00Z', history: layers.map(() => ({ created: '0001-01-01T00:00:00Z' })),
     os: '', rootfs: { type: 'layers', diff_ids: layers.map((l) => l.digest) }, config: {},
@@ -69,6 +70,6 @@ export function signatureManifest(subject: Descriptor, sigs: SignatureLayer[]): 
   return {
     descriptor: { mediaType: MediaType.ImageManifest, digest: sha256(bytes), size: bytes.length, artifactType: COSIGN_SIG_ARTIFACT_TYPE },
     manifest, bytes,
-    blobs: [{ descriptor: configDesc, bytes: config }, ...sigs.map((s, i) => ({ descriptor: layers[i]!, bytes: s.payload }))],
+    blobs: [{ descriptor: configDesc, bytes: config }, ...sigs.map((s, i) => ({ descriptor: added[i]!, bytes: s.payload }))],
   };
 }
