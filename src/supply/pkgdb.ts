@@ -88,11 +88,17 @@ function seg(s: string): string {
   return encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 }
 
+const DEB_DISTROS = new Set(['debian', 'ubuntu', 'raspbian', 'kali', 'linuxmint', 'pop', 'devuan']);
+const APK_DISTROS = new Set(['alpine', 'wolfi', 'chainguard', 'postmarketos']);
+
+/** purl-spec's deb and apk types: the namespace is the distribution (from os-release when it is one of the type's). */
 export function osPackagePurl(p: OsPackage, os: OsRelease): string {
-  const distro = os.id ?? (p.type === 'deb' ? 'debian' : 'alpine');
+  const known = p.type === 'deb' ? DEB_DISTROS : APK_DISTROS;
+  const fromOs = os.id !== undefined && known.has(os.id);
+  const distro = fromOs ? os.id! : p.type === 'deb' ? 'debian' : 'alpine';
   const q: string[] = [];
   if (p.arch) q.push(`arch=${seg(p.arch)}`);
-  if (os.versionId) q.push(`distro=${seg(`${distro}-${os.versionId}`)}`);
+  if (fromOs && os.versionId) q.push(`distro=${seg(`${distro}-${os.versionId}`)}`);
   if (p.source) q.push(`upstream=${seg(p.source)}`);
   return `pkg:${p.type}/${seg(distro)}/${seg(p.name)}@${seg(p.version)}${q.length ? `?${q.join('&')}` : ''}`;
 }
