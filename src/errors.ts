@@ -39,6 +39,9 @@ export type ErrorCode =
   | 'IMAGE_CHAIN'
   | 'BASE_FAILED'
   | 'GRAPH_INVALID'
+  | 'ARCHIVE_INVALID'
+  | 'DAEMON_UNREACHABLE'
+  | 'DAEMON_ERROR'
   | 'IO'
   | 'INTERNAL';
 
