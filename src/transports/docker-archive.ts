@@ -10,7 +10,7 @@
  *   compression (Docker 20.10 loads zstd images this way too). Each layer is
  *   checked twice while it streams: its bytes against the manifest's digest,
  *   its uncompressed bytes against the config's diff_id. REF becomes the
- *   image's RepoTags entry (Docker's short form, `:latest` when untagged).
+ *   image's RepoTags entry (the full name, as skopeo writes it; see repoTag).
  *   commit() writes the archive deterministically (./tar-write.ts) and
  *   renames it over FILE; close() removes the temp folder.
  * - Source: the image REF names in RepoTags, `@N` (the N-th image, from 0),
@@ -44,9 +44,11 @@ export interface DockerArchiveItem {
 }
 
 /**
- * A RepoTags entry as `docker save` writes it: `busybox:1.36`,
- * `localhost:5000/x:1` (Docker Hub's `docker.io/library/` left out; `:latest`
- * added). Digest references are refused: the format holds tags only.
+ * A RepoTags entry as skopeo writes it: the full name with its registry
+ * (`docker.io/library/busybox:1.36`, `localhost:5000/x:1`; `:latest` added).
+ * Docker normalizes it to its short form on load; podman keeps it as is
+ * (a short name would become `localhost/NAME` there). Digest references are
+ * refused: the format holds tags only.
  */
 export function repoTag(text: string, what: string): string {
   let ref;
@@ -56,9 +58,7 @@ export function repoTag(text: string, what: string): string {
     throw new OciasmError('REFERENCE_INVALID', `${what}: "${text}" is not an image name with a tag (NAME[:TAG])`, { cause: e });
   }
   if (ref.digest) throw new OciasmError('REFERENCE_INVALID', `${what}: "${text}" holds a digest; ${what.split(':')[0]} names an image by NAME:TAG only`);
-  let name = `${ref.registry}/${ref.repository}`;
-  if (ref.registry === 'docker.io') name = ref.repository.startsWith('library/') ? ref.repository.slice('library/'.length) : ref.repository;
-  return `${name}:${ref.tag ?? 'latest'}`;
+  return `${ref.registry}/${ref.repository}:${ref.tag ?? 'latest'}`;
 }
 
 /** The compression a layer's media type names. */
@@ -420,6 +420,7 @@ export class DockerArchiveDestination implements ImageDestination {
   async commit(opts?: Opts): Promise<void> {
     await writeArchiveFile(this.file, this.writer.members(), opts);
     this.committed = true;
+    await this.writer.close();
   }
 
   /** Read-back: a tag (or manifest digest) resolves when the written archive lists it with the config that manifest names. */

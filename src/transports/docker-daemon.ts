@@ -169,6 +169,7 @@ export class DaemonDestination implements ImageDestination {
     }
     await readLoadAnswer(res, this.name);
     this.committed = true;
+    await this.writer.close();
   }
 
   /** Read-back: a tag resolves to the manifest copied when the daemon's image ID for it is that manifest's config digest. */

@@ -173,6 +173,7 @@ export class OciArchiveDestination implements ImageDestination {
     ];
     await writeArchiveFile(this.file, members, opts);
     this.committed = true;
+    await this.close();
   }
 
   /** Read-back from the written archive (not the temp layout). */
