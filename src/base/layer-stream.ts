@@ -1,14 +1,18 @@
 /**
  * Opens a base layer blob as an uncompressed tar stream, checking its digest
- * as it is read (decompression: ../codec/decompress.ts); plain tar passes through.
+ * as it is read (decompression and its bounds: ../codec/decompress.ts); plain
+ * tar passes through. Decompression bombs are refused (LIMIT_EXCEEDED) as the
+ * bytes flow, before the spool can fill the disk (docs/security.md, "Local").
  */
 import type { BlobStore } from '../cas/blob-store.js';
 import { HashingTap } from '../cas/blob-store.js';
-import { gunzip, unzstd } from '../codec/decompress.js';
+import { bounded, gunzip, type InflateLimits, unzstd } from '../codec/decompress.js';
 import { decodeTar } from '../codec/tar/decode.js';
 import type { TarEntry } from '../codec/tar/types.js';
 import { OciasmError } from '../errors.js';
 import { type Descriptor, MediaType } from '../oci/types.js';
+
+export { DEFAULT_MAX_INFLATE_RATIO, DEFAULT_MAX_LAYER_BYTES, INFLATE_RATIO_FLOOR, type InflateLimits } from '../codec/decompress.js';
 
 const NONDIST = 'application/vnd.oci.image.layer.nondistributable.v1.tar';
 const GZIP_TYPES = new Set<string>([MediaType.LayerGzip, MediaType.DockerLayerGzip, MediaType.DockerLayerForeignGzip, `${NONDIST}+gzip`]);
@@ -24,11 +28,11 @@ async function* verified(store: BlobStore, desc: Descriptor): AsyncGenerator<Uin
   }
 }
 
-export async function* openLayerTar(store: BlobStore, desc: Descriptor): AsyncGenerator<Uint8Array> {
+export async function* openLayerTar(store: BlobStore, desc: Descriptor, limits: InflateLimits = {}): AsyncGenerator<Uint8Array> {
   const what = `${store.label}: layer ${desc.digest}`;
   if (PLAIN_TYPES.has(desc.mediaType)) yield* verified(store, desc);
-  else if (GZIP_TYPES.has(desc.mediaType)) yield* gunzip(verified(store, desc), what);
-  else if (ZSTD_TYPES.has(desc.mediaType)) yield* unzstd(verified(store, desc), what);
+  else if (GZIP_TYPES.has(desc.mediaType)) yield* bounded(gunzip(verified(store, desc), what), desc.size, limits, what);
+  else if (ZSTD_TYPES.has(desc.mediaType)) yield* bounded(unzstd(verified(store, desc), what), desc.size, limits, what);
   else throw new OciasmError('LAYER_INVALID', `${what} has unsupported media type ${desc.mediaType}`);
 }
 
@@ -45,8 +49,8 @@ async function* checkDiffId(input: AsyncIterable<Uint8Array>, diffId: string, wh
  * the blob is still read, so its digest, and the diffID when given, are
  * always checked.
  */
-export async function* layerEntries(store: BlobStore, desc: Descriptor, diffId?: string): AsyncGenerator<TarEntry> {
-  const tar = openLayerTar(store, desc);
+export async function* layerEntries(store: BlobStore, desc: Descriptor, diffId?: string, limits: InflateLimits = {}): AsyncGenerator<TarEntry> {
+  const tar = openLayerTar(store, desc, limits);
   const bytes = diffId ? checkDiffId(tar, diffId, `${store.label}: layer ${desc.digest}`) : tar;
   // The decoder closes its source at end-of-archive; keep ours open to drain it.
   const unclosable: AsyncIterable<Uint8Array> = { [Symbol.asyncIterator]: () => ({ next: () => bytes.next() }) };

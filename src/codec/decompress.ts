@@ -5,11 +5,48 @@
  *   zstd program is TOOL_MISSING with the package to install.
  * - Errors of the input stream pass through unchanged (a digest check's
  *   DIGEST_MISMATCH stays one).
+ * - Decompression bombs: bounded() counts the uncompressed bytes as they flow
+ *   and refuses (LIMIT_EXCEEDED) past `maxLayerBytes`, or past both
+ *   INFLATE_RATIO_FLOOR and `maxInflateRatio` times the compressed size
+ *   (docs/security.md, "Local").
  */
 import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { execa } from 'execa';
 import { OciasmError } from '../errors.js';
+
+export interface InflateLimits {
+  /** Most uncompressed bytes one layer may have (default DEFAULT_MAX_LAYER_BYTES; CLI --max-layer-size). */
+  maxLayerBytes?: number;
+  /** Most uncompressed bytes per compressed byte, once past INFLATE_RATIO_FLOOR (default DEFAULT_MAX_INFLATE_RATIO; CLI --max-inflate-ratio). */
+  maxInflateRatio?: number;
+}
+
+export const DEFAULT_MAX_LAYER_BYTES = 64 * 2 ** 30;
+export const DEFAULT_MAX_INFLATE_RATIO = 200;
+/** Below this many uncompressed bytes the ratio is not checked: small, very compressible layers (a file of zeros) are fine. */
+export const INFLATE_RATIO_FLOOR = 64 * 2 ** 20;
+
+/** Counts the uncompressed bytes and stops past the limits. */
+export async function* bounded(input: AsyncIterable<Uint8Array>, compressedSize: number, limits: InflateLimits, what: string): AsyncGenerator<Uint8Array> {
+  const maxBytes = limits.maxLayerBytes ?? DEFAULT_MAX_LAYER_BYTES;
+  const ratio = limits.maxInflateRatio ?? DEFAULT_MAX_INFLATE_RATIO;
+  const ratioCap = Math.max(INFLATE_RATIO_FLOOR, ratio * compressedSize);
+  let total = 0;
+  for await (const chunk of input) {
+    total += chunk.length;
+    if (total > maxBytes) {
+      throw new OciasmError('LIMIT_EXCEEDED', `${what} inflates past ${maxBytes} bytes, the most one layer may have (raise --max-layer-size)`);
+    }
+    if (total > ratioCap) {
+      throw new OciasmError(
+        'LIMIT_EXCEEDED',
+        `${what} inflates to more than ${ratio} times its ${compressedSize} compressed bytes (past ${total} bytes): refused as a decompression bomb (raise --max-inflate-ratio)`,
+      );
+    }
+    yield chunk;
+  }
+}
 
 export type Compression = 'gzip' | 'zstd' | 'bzip2' | 'xz' | 'none';
 

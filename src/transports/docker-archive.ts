@@ -25,7 +25,7 @@ import { createWriteStream } from 'node:fs';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { HashingTap, sha256 } from '../cas/blob-store.js';
-import { type Compression, decompress, sniffCompression } from '../codec/decompress.js';
+import { bounded, type Compression, decompress, sniffCompression } from '../codec/decompress.js';
 import { parseReference } from '../codec/reference.js';
 import { ioError, isOciasmError, OciasmError } from '../errors.js';
 import { type Descriptor, type Digest, type ImageConfig, type ImageManifest, isIndexMediaType, MediaType } from '../oci/types.js';
@@ -278,7 +278,7 @@ export class DockerArchiveWriter {
     const plain = new HashingTap();
     try {
       const raw = packed.tap(data.openAt(0, desc.size));
-      const body = compression === undefined ? raw : plain.tap(decompress(raw, compression, what));
+      const body = compression === undefined ? raw : plain.tap(compression === 'none' ? raw : bounded(decompress(raw, compression, what), desc.size, {}, what));
       await pipeline(body, createWriteStream(tmp, { flags: 'wx' }), ...(opts.signal ? [{ signal: opts.signal }] : []));
       if (packed.digest() !== desc.digest || packed.size !== desc.size) {
         throw new OciasmError('DIGEST_MISMATCH', `${what}: the source sent ${packed.size} bytes with digest ${packed.digest()}`);

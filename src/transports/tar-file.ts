@@ -4,7 +4,8 @@
  * the file, never loaded whole. Rules:
  * - A gzip- or zstd-compressed archive (`docker save | gzip`) is first
  *   decompressed into a temp file (the context's tmpDir, else beside the
- *   archive), removed by close().
+ *   archive), removed by close(); it is bounded as base layers are
+ *   (codec/decompress.ts: LIMIT_EXCEEDED past 64 GiB or a 200:1 ratio).
  * - Paths are normalized as the decoder does; a later entry of the same path
  *   replaces an earlier one (tar semantics). Symlinks and hardlinks are
  *   followed inside the archive (at most MAX_LINK_HOPS), never out of it.
@@ -13,10 +14,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { open, rm } from 'node:fs/promises';
+import { open, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { decompress, sniffCompression } from '../codec/decompress.js';
+import { bounded, decompress, sniffCompression } from '../codec/decompress.js';
 import { decodeTar } from '../codec/tar/decode.js';
 import type { TarEntryType } from '../codec/tar/types.js';
 import { ioError, isOciasmError, OciasmError } from '../errors.js';
@@ -75,7 +76,8 @@ export class TarFile {
       plain = path.join(opts.tmpDir ?? path.dirname(file), `.${path.basename(file)}.ociasm-${randomBytes(6).toString('hex')}.tar`);
       temp = true;
       try {
-        await pipeline(decompress(createReadStream(file), compression, file), createWriteStream(plain, { flags: 'wx', mode: 0o600 }), { signal: opts.signal });
+        const packed = (await stat(file)).size;
+        await pipeline(bounded(decompress(createReadStream(file), compression, file), packed, {}, file), createWriteStream(plain, { flags: 'wx', mode: 0o600 }), { signal: opts.signal });
       } catch (e) {
         await rm(plain, { force: true });
         if (isOciasmError(e)) throw e;
