@@ -18,12 +18,14 @@ export async function attachToLayout(store: LayoutStore, artifacts: Artifact[]):
     for (const b of a.blobs) await store.put((async function* () { yield b.bytes; })(), b.descriptor);
     await store.put((async function* () { yield a.bytes; })(), a.descriptor);
   }
-  const index = await store.readIndex();
-  const have = new Set(index.manifests.map((d) => d.digest));
-  const added: Descriptor[] = artifacts.filter((a) => !have.has(a.descriptor.digest)).map((a) => ({
-    ...a.descriptor, annotations: { [SUBJECT_ANNOTATION]: a.manifest.subject!.digest },
-  }));
-  await store.writeIndex({ ...index, manifests: [...index.manifests, ...added] });
+  // Read, merge and replace under the layout's lock, like refs (cas/layout-lock.ts).
+  await store.updateIndex((index) => {
+    const have = new Set(index.manifests.map((d) => d.digest));
+    const added: Descriptor[] = artifacts.filter((a) => !have.has(a.descriptor.digest)).map((a) => ({
+      ...a.descriptor, annotations: { [SUBJECT_ANNOTATION]: a.manifest.subject!.digest },
+    }));
+    return { ...index, manifests: [...index.manifests, ...added] };
+  });
 }
 
 export interface FoundReferrer {
