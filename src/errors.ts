@@ -39,6 +39,7 @@ export type ErrorCode =
   | 'IMAGE_CHAIN'
   | 'BASE_FAILED'
   | 'GRAPH_INVALID'
+  | 'INDEX_NARROWED'
   | 'IO'
   | 'INTERNAL';
 

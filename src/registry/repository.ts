@@ -61,6 +61,68 @@ export class RegistryRepository implements BlobStore {
     for await (const chunk of res.body) yield chunk as Buffer;
   }
 
+  /** A blob's size from HEAD (Content-Length), or undefined when the repository does not have it. */
+  async blobSize(digest: Digest): Promise<number | undefined> {
+    const what = `blob ${digest} of ${this.label}`;
+    const res = await this.client.request({ method: 'HEAD', path: this.blobPath(digest), scopes: this.pull, what });
+    if (res.status !== 200 && res.status !== 404) throw await this.client.unexpected(res, { method: 'HEAD', what });
+    await res.body.dump();
+    if (res.status === 404) return undefined;
+    const n = Number(header(res, 'content-length'));
+    return Number.isSafeInteger(n) && n >= 0 ? n : undefined;
+  }
+
+  /**
+   * Bytes [offset, end) of a blob: a Range request, and when the registry
+   * ignores Range (200), the leading bytes are skipped. Never more than
+   * end - offset bytes; the caller checks the digest.
+   */
+  async *openRange(digest: Digest, offset: number, end: number): AsyncIterable<Buffer> {
+    if (end <= offset) return;
+    const what = `blob ${digest} of ${this.label}`;
+    const headers: Record<string, string> = offset > 0 ? { range: `bytes=${offset}-${end - 1}` } : {};
+    const res = await this.client.request({ method: 'GET', path: this.blobPath(digest), scopes: this.pull, what, headers });
+    if (res.status === 404) {
+      await res.body.dump();
+      throw new OciasmError('MANIFEST_UNKNOWN', `${this.label}: blob ${digest} is not in the repository`);
+    }
+    if (res.status !== 200 && res.status !== 206) throw await this.client.unexpected(res, { method: 'GET', what });
+    let pos = res.status === 206 ? offset : 0;
+    try {
+      for await (const c of res.body) {
+        const chunk = c as Buffer;
+        const from = Math.max(0, offset - pos);
+        const to = Math.min(chunk.length, end - pos);
+        if (to > from) yield chunk.subarray(from, to);
+        pos += chunk.length;
+        if (pos >= end) break;
+      }
+    } finally {
+      if (pos < end || !res.body.readableEnded) res.body.destroy();
+    }
+  }
+
+  /** The repository's tags (GET /v2/<name>/tags/list, following Link pagination). */
+  async listTags(): Promise<string[]> {
+    const tags: string[] = [];
+    let path: string | undefined = `/v2/${this.repository}/tags/list?n=1000`;
+    for (let page = 0; path && page < 1000; page++) {
+      const what = `tags of ${this.label}`;
+      const res = await this.client.request({ method: 'GET', path, scopes: this.pull, what });
+      if (res.status === 404) {
+        await res.body.dump();
+        return tags;
+      }
+      if (res.status !== 200) throw await this.client.unexpected(res, { method: 'GET', what });
+      const doc = (await res.body.json().catch(() => ({}))) as { tags?: unknown };
+      if (Array.isArray(doc.tags)) tags.push(...doc.tags.filter((t): t is string => typeof t === 'string'));
+      const link = header(res, 'link');
+      const next = link ? /<([^>]+)>\s*;\s*rel="?next"?/.exec(link)?.[1] : undefined;
+      path = next;
+    }
+    return tags;
+  }
+
   async readBytes(digest: Digest): Promise<Buffer> {
     const chunks: Buffer[] = [];
     for await (const c of this.open(digest)) chunks.push(c);

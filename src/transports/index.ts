@@ -38,6 +38,7 @@ export interface Transport {
 
 const TRANSPORTS: Record<string, () => Promise<Transport>> = {
   oci: async () => (await import('./oci.js')).transport,
+  docker: async () => (await import('./docker.js')).transport,
 };
 
 /** skopeo's other transports: named so a user gets "not supported" rather than a registry lookup. */

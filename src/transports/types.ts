@@ -90,6 +90,10 @@ export interface ImageDestination {
   readonly lane?: string;
   /** The tag the destination was opened with (`oci:DIR:REF`, `docker://HOST/REPO:TAG`); copy() writes it for the root. */
   readonly tag?: string;
+  /** The digest the destination was opened with (`docker://HOST/REPO@DIGEST`); copy() refuses a root with another. */
+  readonly digest?: Digest;
+  /** Before the copy: the manifest a tag names now, or undefined (copy() checks a narrowed index against it). */
+  getTag?(tag: string, opts?: Opts): Promise<Manifest | undefined>;
   /** Whether the destination already holds the blob (a registry HEADs, a layout stats). */
   hasBlob(desc: Descriptor, opts?: Opts): Promise<boolean>;
   /**
