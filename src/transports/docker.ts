@@ -40,8 +40,13 @@ async function repositoryFor(ref: Reference, ctx: TransportContext): Promise<Reg
 
 export class RegistryImageSource implements ImageSource {
   readonly name: string;
+  /** The reference by tag when it has one (a pinned digest is recorded as base.digest). */
+  readonly baseName: string;
+  readonly local = false;
   constructor(readonly repo: RegistryRepository, readonly ref: Reference) {
     this.name = `docker://${formatReference(ref)}`;
+    const { digest: _pinned, ...byTag } = ref;
+    this.baseName = formatReference(ref.tag ? byTag : ref);
   }
 
   async getManifest(ref?: string, opts?: Opts): Promise<Manifest> {

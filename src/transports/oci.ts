@@ -47,8 +47,11 @@ export async function* capped(stream: AsyncIterable<Uint8Array>, limit: number):
 
 export class LayoutImageSource implements ImageSource {
   readonly name: string;
+  readonly baseName: string;
+  readonly local = true;
   constructor(readonly store: LayoutStore, private readonly ref?: string) {
     this.name = `oci:${store.dir}${ref !== undefined ? `:${ref}` : ''}`;
+    this.baseName = ref ?? path.basename(store.dir);
   }
 
   async getManifest(ref?: string): Promise<Manifest> {

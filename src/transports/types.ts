@@ -32,6 +32,14 @@ export interface Manifest {
 export interface ImageSource {
   /** The transport-qualified name, for messages (`oci:/abs/dir:ref`, `docker://host/repo:tag`). */
   readonly name: string;
+  /** What a build on this source records as org.opencontainers.image.base.name (a tag reference, a layout's ref). */
+  readonly baseName: string;
+  /**
+   * True when the blobs are on this machine already (a layout, an archive):
+   * a base reads them in place. Otherwise a base copies what it needs into
+   * the verified blob cache first (src/base/transport-source.ts).
+   */
+  readonly local: boolean;
   /**
    * The manifest or index a reference names: a tag, a digest (any manifest
    * of the image graph, children included), or undefined for the source's own
