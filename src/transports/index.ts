@@ -38,6 +38,7 @@ export interface Transport {
 
 const TRANSPORTS: Record<string, () => Promise<Transport>> = {
   oci: async () => (await import('./oci.js')).transport,
+  rootfs: async () => (await import('./rootfs.js')).transport,
 };
 
 /** skopeo's other transports: named so a user gets "not supported" rather than a registry lookup. */
