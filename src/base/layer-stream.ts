@@ -1,11 +1,17 @@
 /**
  * Opens a base layer blob as an uncompressed tar stream, checking its digest
  * as it is read, by its media type: gzip and zstd through codec/decompress
- * (zstd by Debian's `zstd -dc`); plain tar passes through.
+ * (zstd by Debian's `zstd -dc`, since Node 20 has no zstd); plain tar passes through.
+ *
+ * Decompression bombs: the uncompressed stream is counted as it flows and a
+ * layer is refused (LIMIT_EXCEEDED) the moment it passes `maxLayerBytes`, or
+ * passes both INFLATE_RATIO_FLOOR and `maxInflateRatio` times its compressed
+ * size — before the spool can fill the disk (docs/security.md, "Local"; the
+ * counting itself is codec/decompress's `bounded`).
  */
 import type { BlobStore } from '../cas/blob-store.js';
 import { HashingTap } from '../cas/blob-store.js';
-import { decompress } from '../codec/decompress.js';
+import { bounded, decompress, type InflateLimits } from '../codec/decompress.js';
 import { decodeTar } from '../codec/tar/decode.js';
 import type { TarEntry } from '../codec/tar/types.js';
 import { OciasmError } from '../errors.js';
@@ -16,6 +22,8 @@ const GZIP_TYPES = new Set<string>([MediaType.LayerGzip, MediaType.DockerLayerGz
 const ZSTD_TYPES = new Set<string>([MediaType.LayerZstd, 'application/vnd.docker.image.rootfs.diff.tar.zstd', `${NONDIST}+zstd`]);
 const PLAIN_TYPES = new Set<string>([MediaType.Layer, 'application/vnd.docker.image.rootfs.diff.tar', NONDIST]);
 
+export { bounded, DEFAULT_MAX_INFLATE_RATIO, DEFAULT_MAX_LAYER_BYTES, INFLATE_RATIO_FLOOR, type InflateLimits } from '../codec/decompress.js';
+
 async function* verified(store: BlobStore, desc: Descriptor): AsyncGenerator<Uint8Array> {
   const tap = new HashingTap();
   yield* tap.tap(store.open(desc.digest));
@@ -25,11 +33,11 @@ async function* verified(store: BlobStore, desc: Descriptor): AsyncGenerator<Uin
   }
 }
 
-export async function* openLayerTar(store: BlobStore, desc: Descriptor): AsyncGenerator<Uint8Array> {
+export async function* openLayerTar(store: BlobStore, desc: Descriptor, limits: InflateLimits = {}): AsyncGenerator<Uint8Array> {
   const what = `${store.label}: layer ${desc.digest}`;
   if (PLAIN_TYPES.has(desc.mediaType)) yield* verified(store, desc);
-  else if (GZIP_TYPES.has(desc.mediaType)) yield* decompress('gzip', verified(store, desc), what);
-  else if (ZSTD_TYPES.has(desc.mediaType)) yield* decompress('zstd', verified(store, desc), what);
+  else if (GZIP_TYPES.has(desc.mediaType)) yield* bounded(decompress('gzip', verified(store, desc), what), desc.size, limits, what);
+  else if (ZSTD_TYPES.has(desc.mediaType)) yield* bounded(decompress('zstd', verified(store, desc), what), desc.size, limits, what);
   else throw new OciasmError('LAYER_INVALID', `${what} has unsupported media type ${desc.mediaType}`);
 }
 
@@ -46,8 +54,8 @@ async function* checkDiffId(input: AsyncIterable<Uint8Array>, diffId: string, wh
  * the blob is still read, so its digest, and the diffID when given, are
  * always checked.
  */
-export async function* layerEntries(store: BlobStore, desc: Descriptor, diffId?: string): AsyncGenerator<TarEntry> {
-  const tar = openLayerTar(store, desc);
+export async function* layerEntries(store: BlobStore, desc: Descriptor, diffId?: string, limits: InflateLimits = {}): AsyncGenerator<TarEntry> {
+  const tar = openLayerTar(store, desc, limits);
   const bytes = diffId ? checkDiffId(tar, diffId, `${store.label}: layer ${desc.digest}`) : tar;
   // The decoder closes its source at end-of-archive; keep ours open to drain it.
   const unclosable: AsyncIterable<Uint8Array> = { [Symbol.asyncIterator]: () => ({ next: () => bytes.next() }) };

@@ -4,6 +4,9 @@
  *   `zstd -dc` and `xz -dc`, since Node 20 has neither. A missing program is
  *   TOOL_MISSING naming the package; a failing one is ZSTD_INVALID or
  *   XZ_INVALID with the program's own words; both name `what`.
+ * - `bounded` counts uncompressed bytes as they flow and stops a
+ *   decompression bomb (LIMIT_EXCEEDED) past a size or a ratio to the
+ *   compressed size (docs/security.md, "Local").
  * - `sniffCompression` decides by magic bytes only, never by a file name:
  *   gzip `1f 8b`, zstd `28 b5 2f fd`, xz `fd 37 7a 58 5a 00`, a tar by its
  *   `ustar` magic at offset 257 (POSIX and GNU tar both write it).
@@ -13,7 +16,40 @@ import { createGunzip } from 'node:zlib';
 import { execa } from 'execa';
 import { type ErrorCode, OciasmError } from '../errors.js';
 
-export type Compression = 'gzip' | 'zstd' | 'xz' | 'none';
+export interface InflateLimits {
+  /** Most uncompressed bytes one layer may have (default DEFAULT_MAX_LAYER_BYTES; CLI --max-layer-size). */
+  maxLayerBytes?: number;
+  /** Most uncompressed bytes per compressed byte, once past INFLATE_RATIO_FLOOR (default DEFAULT_MAX_INFLATE_RATIO; CLI --max-inflate-ratio). */
+  maxInflateRatio?: number;
+}
+
+export const DEFAULT_MAX_LAYER_BYTES = 64 * 2 ** 30;
+export const DEFAULT_MAX_INFLATE_RATIO = 200;
+/** Below this many uncompressed bytes the ratio is not checked: small, very compressible layers (a file of zeros) are fine. */
+export const INFLATE_RATIO_FLOOR = 64 * 2 ** 20;
+
+/** Counts the uncompressed bytes and stops past the limits. */
+export async function* bounded(input: AsyncIterable<Uint8Array>, compressedSize: number, limits: InflateLimits, what: string): AsyncGenerator<Uint8Array> {
+  const maxBytes = limits.maxLayerBytes ?? DEFAULT_MAX_LAYER_BYTES;
+  const ratio = limits.maxInflateRatio ?? DEFAULT_MAX_INFLATE_RATIO;
+  const ratioCap = Math.max(INFLATE_RATIO_FLOOR, ratio * compressedSize);
+  let total = 0;
+  for await (const chunk of input) {
+    total += chunk.length;
+    if (total > maxBytes) {
+      throw new OciasmError('LIMIT_EXCEEDED', `${what} inflates past ${maxBytes} bytes, the most one layer may have (raise --max-layer-size)`);
+    }
+    if (total > ratioCap) {
+      throw new OciasmError(
+        'LIMIT_EXCEEDED',
+        `${what} inflates to more than ${ratio} times its ${compressedSize} compressed bytes (past ${total} bytes): refused as a decompression bomb (raise --max-inflate-ratio)`,
+      );
+    }
+    yield chunk;
+  }
+}
+export type Compression
+ = 'gzip' | 'zstd' | 'xz' | 'none';
 
 /** The compression a stream's first bytes show (at least 262 bytes for a plain tar), or undefined when it is no tar we know. */
 export function sniffCompression(head: Uint8Array): Compression | undefined {

@@ -8,7 +8,8 @@
  * - Opening reads the file once, whole: its sha256 (the digest recorded as
  *   the base's name), the uncompressed tar's sha256 (the layer's diffID), and
  *   every tar header, so a truncated or corrupt file fails before a build
- *   starts, with the file named.
+ *   starts, with the file named. Decompression is bounded by the default
+ *   layer limits (a bomb is LIMIT_EXCEEDED, docs/security.md).
  * - The manifest and config are synthesized and depend on the content only:
  *   the config has no platform (`unknown/unknown`) and no runtime fields;
  *   `platformless` tells a base to take it for any platform. The layer is the
@@ -22,7 +23,7 @@ import { createReadStream } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { HashingTap, sha256 } from '../cas/blob-store.js';
-import { type Compression, decompress, sniffCompression } from '../codec/decompress.js';
+import { bounded, type Compression, decompress, sniffCompression } from '../codec/decompress.js';
 import { decodeTar } from '../codec/tar/decode.js';
 import { isOciasmError, OciasmError } from '../errors.js';
 import { type Descriptor, type Digest, type ImageConfig, type ImageManifest, MediaType } from '../oci/types.js';
@@ -91,7 +92,8 @@ async function scan(file: string, shown: string, opts: Opts): Promise<Scan> {
   const fileTap = new HashingTap();
   const tarTap = new HashingTap();
   const what = `rootfs:${shown}`;
-  const tar = tarTap.tap(decompress(compression, fileTap.tap(fileBytes(file, opts.signal)), what));
+  const inflated = decompress(compression, fileTap.tap(fileBytes(file, opts.signal)), what);
+  const tar = tarTap.tap(compression === 'none' ? inflated : bounded(inflated, st.size, {}, what));
   // The decoder stops at end-of-archive; read the rest too, so both digests cover every byte.
   const unclosable: AsyncIterable<Uint8Array> = { [Symbol.asyncIterator]: () => ({ next: () => tar.next() }) };
   let entries = 0;
