@@ -20,6 +20,8 @@ export type ErrorCode =
   | 'GZIP_INVALID'
   | 'LAYER_INVALID'
   | 'ZSTD_INVALID'
+  | 'XZ_INVALID'
+  | 'ROOTFS_INVALID'
   | 'TOOL_MISSING'
   | 'ACCOUNTS_CONFLICT'
   | 'USER_UNKNOWN'

@@ -91,7 +91,7 @@ export function sourceDateEpoch(bf: BuildFile, env: NodeJS.ProcessEnv): number {
   return bf.sourceDateEpoch ?? 0;
 }
 
-const LOCAL_BASE = /^(scratch$|oci:|image:)/;
+const LOCAL_BASE = /^(scratch$|oci:|rootfs:|image:)/;
 
 /**
  * The registry session (and with it undici and the TLS setup) is loaded only
