@@ -5,7 +5,8 @@
  * - The source is opened once per build, on first use; its top manifest is
  *   resolved once (a tag is looked up once per build).
  * - A local source (a layout, an archive) is read in place, every byte
- *   checked against its digest.
+ *   checked against its digest. A platformless source (`rootfs:`) is the
+ *   base of every platform (./platformless.ts).
  * - A remote source is pulled into the verified blob cache through the one
  *   copy (src/copy/copy.ts): the platform's manifest, config and layers, each
  *   checked while written, nothing kept on a mismatch; then the base is read
@@ -22,6 +23,7 @@ import { type Descriptor, type Digest, type ImageIndex, isIndexMediaType, type P
 import { LayoutImageDestination } from '../transports/oci.js';
 import { openSource, splitImageName, type TransportContext } from '../transports/index.js';
 import type { ImageSource, Manifest } from '../transports/types.js';
+import { platformlessBase } from './platformless.js';
 import { SourceBlobStore } from './source-store.js';
 import type { BaseImage, BaseSource } from './source.js';
 
@@ -39,6 +41,8 @@ export interface PullContext {
 interface Top {
   source: ImageSource;
   manifest: Manifest;
+  /** For a platformless source: the one base of every platform. */
+  platformless?: Promise<BaseImage>;
 }
 
 export class TransportBaseSource implements BaseSource {
@@ -72,7 +76,12 @@ export class TransportBaseSource implements BaseSource {
 
   private async resolveTop(): Promise<Top> {
     const source = await openSource(this.spec, this.pull.ctx);
-    if (source.local) return { source, manifest: await source.getManifest() };
+    if (source.platformless) {
+      const platformless = platformlessBase(source as ImageSource & { platformless: { baseName: string } });
+      platformless.catch(() => undefined);
+      return { source, manifest: await source.getManifest(), platformless };
+    }
+    if (!source.remote) return { source, manifest: await source.getManifest() };
     const cache = await this.pull.cache();
     const pinned = this.digest ?? this.pull.pins?.[this.spec];
     let manifest = pinned ? await this.manifestFromCache(cache, pinned) : undefined;
@@ -121,11 +130,12 @@ export class TransportBaseSource implements BaseSource {
       if (isOciasmError(e) && e.code === 'MANIFEST_UNKNOWN') throw new OciasmError('REF_NOT_FOUND', `base ${this.spec}: ${e.message}`, { cause: e });
       throw e;
     }
-    const blobs = top.source.local ? new SourceBlobStore(top.source) : await this.pullPlatform(top, platform, variantFallback);
+    if (top.platformless) return top.platformless;
+    const blobs = top.source.remote ? await this.pullPlatform(top, platform, variantFallback) : new SourceBlobStore(top.source);
     const { descriptor } = top.manifest;
     const resolved = await resolvePlatform(blobs, { mediaType: descriptor.mediaType, digest: descriptor.digest, size: descriptor.size }, platform, this.label, variantFallback);
     return {
-      name: top.source.baseName,
+      name: top.source.baseName ?? top.source.name,
       manifestDigest: resolved.manifestDigest,
       config: resolved.config,
       layers: resolved.manifest.layers,

@@ -126,10 +126,10 @@ export async function inspectImage(arg: string, opts: InspectOptions): Promise<I
       result.index = { digest: top.descriptor.digest, mediaType: index.mediaType ?? top.descriptor.mediaType, annotations: index.annotations ?? {} };
       for (const m of index.manifests) {
         if (m.platform?.architecture === 'unknown') continue;
-        result.manifests.push(await summarizeManifest(store, m, source.local));
+        result.manifests.push(await summarizeManifest(store, m, !source.remote));
       }
     } else {
-      result.manifests.push(await summarizeManifest(store, top.descriptor, source.local));
+      result.manifests.push(await summarizeManifest(store, top.descriptor, !source.remote));
     }
     return result;
   });

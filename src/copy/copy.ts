@@ -188,6 +188,26 @@ export async function copyImages(requests: CopyRequest[], opts: CopyOptions = {}
   // Blobs: each (destination, digest) once; a blob a destination got becomes a place later ones may mount from.
   const blobJobs = new Map<string, Promise<void>>();
   const firstInLane = new Map<string, Promise<void>>();
+  // A source that can check its blobs up front (a layout) does so once per blob, before any destination gets a byte.
+  const verified = new Map<string, Promise<void>>();
+  const verifyOnce = (src: ImageSource, desc: Descriptor): Promise<void> => {
+    if (!src.verifyBlob) return Promise.resolve();
+    const key = `${src.name}\0${desc.digest}`;
+    let v = verified.get(key);
+    if (!v) verified.set(key, (v = src.verifyBlob(desc, opts)));
+    return v;
+  };
+  /** The source's bytes, checked up front (once) only when a destination actually reads them. */
+  const verifiedReader = (src: ImageSource, desc: Descriptor): BlobReader => {
+    const raw = sourceReader(src, desc, opts);
+    return {
+      size: raw.size,
+      openAt: (offset, end) => (async function* () {
+        await verifyOnce(src, desc);
+        yield* raw.openAt(offset, end);
+      })(),
+    };
+  };
   const putBlob = (dst: ImageDestination, src: ImageSource, desc: Descriptor): Promise<void> => {
     const key = `${dst.name}\0${desc.digest}`;
     let job = blobJobs.get(key);
@@ -195,7 +215,7 @@ export async function copyImages(requests: CopyRequest[], opts: CopyOptions = {}
       const laneKey = dst.lane !== undefined ? `${dst.lane}\0${desc.digest}` : undefined;
       const first = laneKey !== undefined ? firstInLane.get(laneKey) : undefined;
       job = (first ?? Promise.resolve()).catch(() => undefined).then(() => limit(async (): Promise<void> => {
-        const how: PutBlobOutcome = await dst.putBlob(desc, sourceReader(src, desc, opts), locations.get(desc.digest), opts);
+        const how: PutBlobOutcome = await dst.putBlob(desc, verifiedReader(src, desc), locations.get(desc.digest), opts);
         stats[how]++;
         const at = dst.blobLocation?.();
         if (at) locations.add(desc.digest, at);

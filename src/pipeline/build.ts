@@ -24,6 +24,7 @@ import type { BaseSource } from '../base/source.js';
 import { LayoutImageSource } from '../transports/oci.js';
 import { type BuildOutput, openBuildOutput } from './output.js';
 import type { BuildFile } from '../buildfile/types.js';
+import type { InflateLimits } from '../base/layer-stream.js';
 import { LayoutStore } from '../cas/layout-store.js';
 import { GZIP_FORMAT, createGzip, gzipSettingsKey } from '../codec/gzip/index.js';
 import { OciasmError } from '../errors.js';
@@ -34,10 +35,13 @@ import { type Descriptor, MediaType } from '../oci/types.js';
 import { type ImagePlan, planBuild } from '../plan/plan.js';
 import { buildPlatformWithStep, platformDescriptor, type PlatformCtx, type PlatformResult } from './platform.js';
 import type { InBuildLookup } from '../base/in-build-source.js';
-import { inBuildBaseName } from '../plan/order.js';
+import { IN_BUILD_PREFIX } from '../plan/order.js';
 import { defaultCacheDir, ToolchainCache } from '../toolchain/cache.js';
 import { gitInfoIfUsed } from '../plan/git-info.js';
 import { BuildRegistrySession, buildRegistryOptions, type PushResult, type RegistryCliOptions } from './registry-session.js';
+import type { SupplyOptions, Tool } from './attest-step.js';
+import type { Artifact } from '../supply/artifact.js';
+import type { PushedArtifact } from '../supply/registry-referrers.js';
 
 export interface BuildOptions {
   buildFile: BuildFile;
@@ -66,8 +70,14 @@ export interface BuildOptions {
   cacheDir?: string;
   /** `--no-layer-cache`: always tar and compress (default: reuse an unchanged layer's blob, docs/bench.md). */
   layerCache?: boolean;
+  /** `--max-layer-size`, `--max-inflate-ratio`: decompression-bomb limits for base layers (docs/security.md). */
+  limits?: InflateLimits;
+  /** `--lock-timeout`: how long to wait for another process's lock on the layout's index.json (docs/security.md). */
+  lockTimeoutMs?: number;
   /** Registry bases, `--push`, `--lock`, TLS and credentials (docs/registries.md). */
   registry?: RegistryCliOptions;
+  /** `--sbom`, `--provenance`, `--sign KEY` (docs/supply-chain.md); `tool` names ociasm in SBOMs and provenance. */
+  supply?: SupplyOptions & { tool?: Tool };
 }
 
 export type { PlatformResult } from './platform.js';
@@ -88,6 +98,10 @@ export interface BuildResult {
   images: ImageResult[];
   /** What `--push` pushed. */
   pushed?: PushResult;
+  /** The SBOMs, provenance and signatures attached (`--sbom`, `--provenance`, `--sign`). */
+  attached?: { image: string; digest: string; artifactType?: string; subject: string }[];
+  /** Where `--push` put them. */
+  pushedArtifacts?: PushedArtifact[];
 }
 
 export function sourceDateEpoch(bf: BuildFile, env: NodeJS.ProcessEnv): number {
@@ -132,18 +146,24 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
     ...(opts.buildArgs ? { args: opts.buildArgs } : {}),
     ...(await gitInfoIfUsed(bf).then((git) => (git ? { git } : {}))),
   });
+  // Images are identified by NAME:TAG (their refName); an image: base is resolved to one by the plan.
   const results = new Map<string, Promise<ImageResult>>();
   let store: LayoutStore | undefined;
-  const inBuild: InBuildLookup = async (name) => {
-    const r = await results.get(name)!;
+  const inBuild: InBuildLookup = async (refName) => {
+    const r = await results.get(refName)!;
     return { refName: r.ref, index: r.index, store: store! };
   };
+  const supply = opts.supply;
+  const attest = supply && (supply.sbom || supply.provenance || supply.signKey) ? await import('./attest-step.js') : undefined;
+  const key = await attest?.loadBuildKey(supply, opts.env); // a wrong password fails before anything is built
+  const baseOf = (img: ImagePlan) => (img.inBuildBase !== undefined ? `${IN_BUILD_PREFIX}${img.inBuildBase}` : img.spec.base);
   const cacheRoot = opts.cacheDir ?? defaultCacheDir(opts.env);
   const out = splitImageName(opts.output, 'oci');
   const outRegistry = out.transport === 'docker' ? [parseReference(out.rest).registry] : [];
   // Registry clients (undici, TLS) are made on first use only: a build with local images only never loads them.
-  const transports = commandContext(opts.cwd ?? process.cwd(), opts.env, buildRegistryOptions(bf, opts.registry, outRegistry));
-  const needsSession = !!opts.registry?.push || !!opts.registry?.lock || plans.some((p) => isRegistryName(p.spec.base));
+  const transports = commandContext(opts.cwd ?? process.cwd(), opts.env, buildRegistryOptions(bf, plans, opts.registry, outRegistry));
+  const needsSession = !!opts.registry?.push || !!opts.registry?.lock || plans.some((p) => isRegistryName(baseOf(p)));
+  const lock = opts.lockTimeoutMs !== undefined ? { timeoutMs: opts.lockTimeoutMs } : {};
   let output: BuildOutput | undefined;
   try {
     const registry = needsSession ? await BuildRegistrySession.open(bf, opts.registry) : undefined;
@@ -154,22 +174,37 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
       ...(registry?.pins ? { pins: registry.pins } : {}),
       ...(registry ? { resolved: registry.resolved } : {}),
     };
-    const sources = new Map(plans.map((img) => [img.spec.name, openBaseSource(img.spec.base, `${img.where}`, pull, inBuild)]));
+    const sources = new Map(plans.map((img) => [img.refName, openBaseSource(baseOf(img), `${img.where}`, pull, inBuild)]));
     const named = opts.platforms?.length === 1 ? opts.platforms[0] : undefined;
-    output = await openBuildOutput(opts.output, transports, path.join(cacheRoot, 'work'), plans.length, named);
+    output = await openBuildOutput(opts.output, transports, path.join(cacheRoot, 'work'), plans.length, { ...(named ? { platform: named } : {}), lock });
     if (!output.destination.capabilities.multiPlatform) {
       plans = narrowToOne(plans, (opts.platforms?.length ?? 0) > 0, opts.hostPlatform, output.destination.name, opts.reporter);
     }
     store = output.work;
     const { images: built, failures } = await buildAll(opts, plans, sources, store, results, epoch, level, settings);
-    // The images that succeeded are written even when others failed; nothing is pushed then.
+    // The images that succeeded are written even when others failed; nothing is attached or pushed then.
     if (built.length > 0) await writeOutput(opts, built, output);
     for (const e of failures.slice(1)) opts.reporter.emit({ type: 'warn', message: `also failed: ${e instanceof Error ? e.message : String(e)}` });
     if (failures.length > 0) throw failures[0];
-    const pushed = await registry?.afterBuild(built, output.work, transports, opts.reporter);
+    let artifacts: Map<string, Artifact[]> | undefined;
+    if (attest && built.length > 0) {
+      opts.reporter.emit({ type: 'step', image: 'supply', message: 'attaching SBOMs, provenance and signatures' });
+      artifacts = await attest.attachSupplyChain(store, bf, plans, built, supply!, key, {
+        epoch, args: { ...(bf.args ?? {}), ...(opts.buildArgs ?? {}) }, tool: supply!.tool ?? { name: 'ociasm', version: '0.0.0' },
+      });
+    }
+    const byRef = new Map(plans.map((p) => [p.refName, p]));
+    const withPlans = built.map((i) => ({ ...i, plan: byRef.get(i.ref)! }));
+    const pushed = await registry?.afterBuild(withPlans, output.work, transports, opts.reporter);
+    const pushedArtifacts = pushed && artifacts ? await registry!.pushArtifacts(withPlans, artifacts, transports, opts.reporter) : undefined;
+    const attached = artifacts
+      ? [...artifacts].flatMap(([image, list]) => list.map((a) => ({
+        image, digest: a.descriptor.digest, subject: a.manifest.subject!.digest, ...(a.manifest.artifactType ? { artifactType: a.manifest.artifactType } : {}),
+      })))
+      : undefined;
     return {
       ...(output.layout ? { layout: output.layout } : {}), output: output.destination.name, sourceDateEpoch: epoch, images: built,
-      ...(pushed ? { pushed } : {}),
+      ...(pushed ? { pushed } : {}), ...(attached ? { attached } : {}), ...(pushedArtifacts ? { pushedArtifacts } : {}),
     };
   } finally {
     await output?.close();
@@ -209,14 +244,14 @@ async function buildAll(
   try {
     // Images start in dependency order; one whose base is image:NAME waits for NAME (outside the job limit).
     const buildImage = async (image: ImagePlan): Promise<ImageResult> => {
-      const dep = inBuildBaseName(image.spec.base);
+      const dep = image.inBuildBase;
       if (dep !== undefined) {
         await results.get(dep)!.catch((e: unknown) => {
           throw new OciasmError('BASE_FAILED', `${image.where}: not built because its base image "${dep}" failed`, { cause: e });
         });
       }
       if (image.platforms[0]?.test && opts.skipTests) opts.reporter.emit({ type: 'warn', message: `${image.where}: self-check skipped (--skip-tests)` });
-      const source = sources.get(image.spec.name)!;
+      const source = sources.get(image.refName)!;
       // The first failing platform cancels the image's running steps and the ones not started.
       const abort = new AbortController();
       const settled = await Promise.allSettled(image.platforms.map((pp) => limit(async () => {
@@ -234,8 +269,8 @@ async function buildAll(
       const indexBlob = await store.putBytes(jsonBytes(imageIndex(manifests, epoch, annotations)));
       return { name: image.spec.name, ref: image.refName, index: { mediaType: MediaType.ImageIndex, ...indexBlob }, platforms };
     };
-    for (const image of plans) results.set(image.spec.name, buildImage(image));
-    const built = await Promise.allSettled(plans.map((image) => results.get(image.spec.name)!));
+    for (const image of plans) results.set(image.refName, buildImage(image));
+    const built = await Promise.allSettled(plans.map((image) => results.get(image.refName)!));
     for (const r of built) {
       if (r.status === 'fulfilled') images.push(r.value);
       else failures.push(r.reason);

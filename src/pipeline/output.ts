@@ -12,6 +12,7 @@
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { LayoutStore } from '../cas/layout-store.js';
+import type { LockOptions } from '../cas/layout-lock.js';
 import { OciasmError } from '../errors.js';
 import { openDestination, splitImageName, type TransportContext } from '../transports/index.js';
 import { parseLayoutArg } from '../transports/layout-ref.js';
@@ -28,7 +29,10 @@ export interface BuildOutput {
   close(): Promise<void>;
 }
 
-export async function openBuildOutput(output: string, ctx: TransportContext, cacheDir: string, imageCount: number, platform?: string): Promise<BuildOutput> {
+export async function openBuildOutput(
+  output: string, ctx: TransportContext, cacheDir: string, imageCount: number, opts: { platform?: string; lock?: LockOptions } = {},
+): Promise<BuildOutput> {
+  const platform = opts.platform;
   const { transport, rest } = splitImageName(output, 'oci');
   let work: LayoutStore;
   let destination: ImageDestination;
@@ -36,8 +40,8 @@ export async function openBuildOutput(output: string, ctx: TransportContext, cac
   if (transport === 'oci') {
     const { dir, ref } = parseLayoutArg(rest);
     if (dir === '') throw new OciasmError('REFERENCE_INVALID', `-o "${output}" names no layout directory (oci:DIR[:REF])`);
-    work = await LayoutStore.open(path.resolve(ctx.cwd, dir), true);
-    destination = new LayoutImageDestination(work, ref !== undefined && ref !== '' ? ref : undefined);
+    work = await LayoutStore.open(path.resolve(ctx.cwd, dir), true, opts.lock ?? {});
+    destination = new LayoutImageDestination(work, ref !== undefined && ref !== '' ? ref : undefined, opts.lock ?? {});
   } else {
     destination = await openDestination(output, ctx, { fallback: 'oci', ...(platform ? { platform } : {}) });
     try {

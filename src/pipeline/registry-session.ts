@@ -6,16 +6,18 @@
  * the build's work layout. Loads no HTTP code itself (the transport context
  * does, on first use).
  */
-import type { BuildFile, ImageSpec } from '../buildfile/types.js';
-import { expandTemplate } from '../buildfile/template.js';
+import type { BuildFile } from '../buildfile/types.js';
 import type { LayoutStore } from '../cas/layout-store.js';
-import { formatPlatform, parsePlatform, platformTag } from '../codec/platform.js';
-import { formatReference, parseReference, type Reference } from '../codec/reference.js';
+import { formatReference, type Reference } from '../codec/reference.js';
 import { type CopyRequest, type CopyStats, copyImages, type ExistingIndexPolicy } from '../copy/copy.js';
 import { OciasmError } from '../errors.js';
 import type { Descriptor, Digest } from '../oci/types.js';
+import type { ImagePlan } from '../plan/plan.js';
 import type { Reporter } from '../report/reporter.js';
+import type { Artifact } from '../supply/artifact.js';
+import type { PushedArtifact } from '../supply/registry-referrers.js';
 import { lockPath, readLock, writeLock } from '../registry/lock.js';
+import type { NetworkLimits } from '../registry/limits.js';
 import type { RegistryOptions } from '../registry/registries.js';
 import { openDestination, type TransportContext } from '../transports/index.js';
 import { LayoutImageSource } from '../transports/oci.js';
@@ -23,7 +25,12 @@ import { LayoutImageSource } from '../transports/oci.js';
 export interface RegistryCliOptions {
   insecureRegistries?: string[];
   caFiles?: string[];
-  creds?: string;
+  /** `--creds`, repeatable: `USER:PASS` (push registries) or `HOST[:PORT]=USER:PASS`. */
+  creds?: string | string[];
+  /** Warnings from the registry client (a token realm on another host). */
+  warn?: (message: string) => void;
+  /** Size caps, deadlines and stall limits (docs/security.md); `--request-timeout` sets `requestTimeoutMs`. */
+  limits?: Partial<NetworkLimits>;
   /** `--push`: push every built image to its `push:` references. */
   push?: boolean;
   /** `--lock`: resolve registry bases afresh and rewrite ociasm.lock. */
@@ -38,11 +45,11 @@ export interface RegistryCliOptions {
   existingIndex?: ExistingIndexPolicy;
 }
 
-/** What a build hands over after it succeeded. */
+/** What a build hands over after it succeeded: the image as built and its plan (push targets, platform tags). */
 export interface BuiltImage {
-  name: string;
   index: Descriptor;
   platforms: { platform: string; manifest: Descriptor }[];
+  plan: ImagePlan;
 }
 
 export interface PushedRef {
@@ -58,43 +65,18 @@ export interface PushResult {
   stats: CopyStats;
 }
 
-function expand(text: string, vars: Record<string, string>, where: string): string {
-  return expandTemplate(text, vars, where);
-}
-
-export function pushTargets(spec: ImageSpec, where: string): Reference[] {
-  return (spec.push ?? []).map((text, i) => {
-    const at = `${where}: push[${i}]`;
-    try {
-      return parseReference(expand(text, { name: spec.name, tag: spec.tag }, at));
-    } catch (e) {
-      throw new OciasmError('BUILDFILE_INVALID', `${at}: ${(e as Error).message}`, { cause: e });
-    }
-  });
-}
-
-function platformTagsFor(spec: ImageSpec, img: BuiltImage, where: string): { digest: Digest; tag: string }[] {
-  if (!spec.platformTags) return [];
-  return img.platforms.map((p) => {
-    const pl = parsePlatform(p.platform);
-    const vars = {
-      name: spec.name, tag: spec.tag, os: pl.os, arch: pl.architecture, variant: pl.variant ?? '',
-      platform: formatPlatform(pl), platformTag: platformTag(pl),
-    };
-    const tag = expand(spec.platformTags!, vars, `${where}: platformTags`);
-    if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(tag)) {
-      throw new OciasmError('BUILDFILE_INVALID', `${where}: platformTags: "${tag}" (for ${p.platform}) is not a valid tag`);
-    }
-    return { digest: p.manifest.digest, tag };
+function platformTagsFor(img: BuiltImage): { digest: Digest; tag: string }[] {
+  return img.platforms.flatMap((p, i) => {
+    const tag = img.plan.platforms[i]?.pushTag;
+    return tag === undefined ? [] : [{ digest: p.manifest.digest, tag }];
   });
 }
 
 /** The registry options of a build: the build file's insecure registries, the CLI's, and the registries pushed to. */
-export function buildRegistryOptions(bf: BuildFile, opts: RegistryCliOptions = {}, extraPushRegistries: string[] = []): Omit<RegistryOptions, 'env'> {
-  const pushRegistries = [
-    ...(opts.push ? bf.images.flatMap((spec) => pushTargets(spec, `${bf.file}: image "${spec.name}"`).map((r) => r.registry)) : []),
-    ...extraPushRegistries,
-  ];
+export function buildRegistryOptions(
+  bf: BuildFile, plans: readonly ImagePlan[], opts: RegistryCliOptions = {}, extraPushRegistries: string[] = [],
+): Omit<RegistryOptions, 'env'> {
+  const pushRegistries = [...new Set([...(opts.push ? plans.flatMap((p) => p.push.map((r) => r.registry)) : []), ...extraPushRegistries])];
   return {
     pushRegistries,
     insecureRegistries: [...(bf.insecureRegistries ?? []), ...(opts.insecureRegistries ?? [])],
@@ -102,6 +84,8 @@ export function buildRegistryOptions(bf: BuildFile, opts: RegistryCliOptions = {
     ...(opts.creds ? { creds: opts.creds } : {}),
     ...(opts.maxChunkSize ? { maxChunkSize: opts.maxChunkSize } : {}),
     ...(opts.debug ? { debug: opts.debug } : {}),
+    ...(opts.warn ? { warn: opts.warn } : {}),
+    ...(opts.limits ? { limits: opts.limits } : {}),
   };
 }
 
@@ -109,7 +93,6 @@ export class BuildRegistrySession {
   readonly resolved = new Map<string, Digest>();
 
   private constructor(
-    private readonly bf: BuildFile,
     private readonly opts: RegistryCliOptions,
     private readonly lockFile: string,
     private readonly lockPins: Record<string, Digest> | undefined,
@@ -122,7 +105,7 @@ export class BuildRegistrySession {
 
   static async open(bf: BuildFile, opts: RegistryCliOptions = {}): Promise<BuildRegistrySession> {
     const lockFile = lockPath(bf.dir);
-    return new BuildRegistrySession(bf, opts, lockFile, await readLock(lockFile));
+    return new BuildRegistrySession(opts, lockFile, await readLock(lockFile));
   }
 
   /** After a successful build: rewrite the lock when asked, then push when asked, from the work layout. */
@@ -133,14 +116,12 @@ export class BuildRegistrySession {
     const requests: CopyRequest[] = [];
     const targets: Reference[] = [];
     for (const img of images) {
-      const spec = this.bf.images.find((s) => s.name === img.name)!;
-      const where = `${this.bf.file}: image "${spec.name}"`;
-      const refs = pushTargets(spec, where);
+      const refs = img.plan.push;
       if (refs.length === 0) {
-        reporter.emit({ type: 'warn', message: `${where}: --push given but the image has no push: references` });
+        reporter.emit({ type: 'warn', message: `${img.plan.where}: --push given but the image has no push: references` });
         continue;
       }
-      const childTags = platformTagsFor(spec, img, where);
+      const childTags = platformTagsFor(img);
       const bytes = await work.readBytes(img.index.digest);
       const from = { descriptor: { mediaType: img.index.mediaType, digest: img.index.digest, size: img.index.size }, bytes };
       for (const ref of refs) {
@@ -169,5 +150,25 @@ export class BuildRegistrySession {
       reporter.emit({ type: 'line', text: `pushed ${r.ref}${extra}${r.merged ? `; merged into the published index, now ${r.merged}` : ''}` });
     }
     return { refs, stats: result.stats };
+  }
+
+  /** After the images: their referrers (SBOMs, provenance, signatures) to every push: reference's repository. */
+  async pushArtifacts(images: BuiltImage[], artifacts: Map<string, Artifact[]>, ctx: TransportContext, reporter: Reporter): Promise<PushedArtifact[]> {
+    if (!ctx.registries) throw new OciasmError('INTERNAL', 'pushing referrers needs a registry session');
+    const registries = await ctx.registries();
+    const { pushArtifact } = await import('../supply/registry-referrers.js');
+    const out: PushedArtifact[] = [];
+    for (const img of images) {
+      const list = artifacts.get(img.plan.refName) ?? [];
+      if (list.length === 0) continue;
+      const repos = new Map<string, Reference>();
+      for (const t of img.plan.push) repos.set(`${t.registry}/${t.repository}`, t);
+      for (const [label, t] of repos) {
+        const repo = registries.repository(t.registry, t.repository);
+        for (const a of list) out.push(await pushArtifact(repo, a));
+        reporter.emit({ type: 'line', text: `pushed ${list.length} referrers of ${img.plan.refName} to ${label}` });
+      }
+    }
+    return out;
   }
 }

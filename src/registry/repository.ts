@@ -2,6 +2,10 @@
  * One registry repository, seen through the same BlobStore interface as an OCI
  * layout, plus manifest and tag operations. Manifests are negotiated with
  * Accept for the OCI index and manifest and the Docker list and schema2.
+ * Bounds (docs/security.md): a manifest is read into memory up to
+ * `maxManifestBytes`; a blob opened with its descriptor size stops there (a
+ * longer or shorter body is DIGEST_MISMATCH); `readBytes` caps at
+ * `maxBlobInMemoryBytes`.
  */
 import { type BlobInfo, type BlobStore, sha256 } from '../cas/blob-store.js';
 import { OciasmError } from '../errors.js';
@@ -49,10 +53,18 @@ export class RegistryRepository implements BlobStore {
     return res.status === 200;
   }
 
-  /** Streams a blob; the caller checks it against its digest (the pull cache does). */
-  async *open(digest: Digest): AsyncIterable<Buffer> {
+  /**
+   * Streams a blob; the caller checks it against its digest (the pull cache does).
+   * With `size` (the descriptor's), the body must be exactly that long and nothing past it is read.
+   */
+  async *open(digest: Digest, opts: { size?: number; limit?: number; signal?: AbortSignal } = {}): AsyncIterable<Buffer> {
     const what = `blob ${digest} of ${this.label}`;
-    const res = await this.client.request({ method: 'GET', path: this.blobPath(digest), scopes: this.pull, what });
+    const res = await this.client.request({
+      method: 'GET', path: this.blobPath(digest), scopes: this.pull, what,
+      ...(opts.size !== undefined ? { size: opts.size } : {}),
+      ...(opts.limit !== undefined ? { limit: { bytes: opts.limit, what: 'blob' } } : {}),
+      ...(opts.signal ? { signal: opts.signal } : {}),
+    });
     if (res.status === 404) {
       await res.body.dump();
       throw new OciasmError('MANIFEST_UNKNOWN', `${this.label}: blob ${digest} is not in the repository`);
@@ -73,59 +85,77 @@ export class RegistryRepository implements BlobStore {
   }
 
   /**
-   * Bytes [offset, end) of a blob: a Range request, and when the registry
-   * ignores Range (200), the leading bytes are skipped. Never more than
-   * end - offset bytes; the caller checks the digest.
+   * Bytes [offset, end) of a blob of `size` bytes (its descriptor's). From
+   * offset 0 the body must be exactly `size` long; a later offset is a Range
+   * request, and when the registry ignores Range (200) the leading bytes are
+   * skipped. Never more than end - offset bytes; the caller checks the digest.
    */
-  async *openRange(digest: Digest, offset: number, end: number): AsyncIterable<Buffer> {
+  async *openRange(digest: Digest, offset: number, end: number, size: number, opts: { signal?: AbortSignal } = {}): AsyncIterable<Buffer> {
     if (end <= offset) return;
+    if (offset === 0) {
+      let pos = 0;
+      for await (const chunk of this.open(digest, { size, ...opts })) {
+        const part = chunk.length > end - pos ? chunk.subarray(0, end - pos) : chunk;
+        pos += part.length;
+        if (part.length > 0) yield part;
+        if (pos >= end) return;
+      }
+      return;
+    }
     const what = `blob ${digest} of ${this.label}`;
-    const headers: Record<string, string> = offset > 0 ? { range: `bytes=${offset}-${end - 1}` } : {};
-    const res = await this.client.request({ method: 'GET', path: this.blobPath(digest), scopes: this.pull, what, headers });
+    const res = await this.client.request({
+      method: 'GET', path: this.blobPath(digest), scopes: this.pull, what, headers: { range: `bytes=${offset}-${end - 1}` },
+      limit: { bytes: size, what: 'blob' }, ...(opts.signal ? { signal: opts.signal } : {}),
+    });
     if (res.status === 404) {
       await res.body.dump();
       throw new OciasmError('MANIFEST_UNKNOWN', `${this.label}: blob ${digest} is not in the repository`);
     }
     if (res.status !== 200 && res.status !== 206) throw await this.client.unexpected(res, { method: 'GET', what });
     let pos = res.status === 206 ? offset : 0;
-    try {
-      for await (const c of res.body) {
-        const chunk = c as Buffer;
-        const from = Math.max(0, offset - pos);
-        const to = Math.min(chunk.length, end - pos);
-        if (to > from) yield chunk.subarray(from, to);
-        pos += chunk.length;
-        if (pos >= end) break;
-      }
-    } finally {
-      if (pos < end || !res.body.readableEnded) res.body.destroy();
+    for await (const c of res.body) {
+      const chunk = c as Buffer;
+      const from = Math.max(0, offset - pos);
+      const to = Math.min(chunk.length, end - pos);
+      if (to > from) yield chunk.subarray(from, to);
+      pos += chunk.length;
+      if (pos >= end) return;
     }
   }
 
-  /** The repository's tags (GET /v2/<name>/tags/list, following Link pagination). */
-  async listTags(): Promise<string[]> {
+  /** The repository's tags (GET /v2/<name>/tags/list, following Link pagination); none when the repository is unknown. */
+  async listTags(opts: { signal?: AbortSignal } = {}): Promise<string[]> {
     const tags: string[] = [];
     let path: string | undefined = `/v2/${this.repository}/tags/list?n=1000`;
     for (let page = 0; path && page < 1000; page++) {
       const what = `tags of ${this.label}`;
-      const res = await this.client.request({ method: 'GET', path, scopes: this.pull, what });
+      const res = await this.client.request({
+        method: 'GET', path, scopes: this.pull, what, limit: { bytes: this.client.limits.maxManifestBytes, what: 'manifest' },
+        ...(opts.signal ? { signal: opts.signal } : {}),
+      });
       if (res.status === 404) {
         await res.body.dump();
         return tags;
       }
       if (res.status !== 200) throw await this.client.unexpected(res, { method: 'GET', what });
-      const doc = (await res.body.json().catch(() => ({}))) as { tags?: unknown };
+      let doc: { tags?: unknown } = {};
+      try {
+        doc = JSON.parse(Buffer.from(await res.body.bytes()).toString('utf8')) as { tags?: unknown };
+      } catch (e) {
+        throw new OciasmError('REGISTRY_ERROR', `${this.label}: the tag list is not JSON`, { cause: e });
+      }
       if (Array.isArray(doc.tags)) tags.push(...doc.tags.filter((t): t is string => typeof t === 'string'));
       const link = header(res, 'link');
-      const next = link ? /<([^>]+)>\s*;\s*rel="?next"?/.exec(link)?.[1] : undefined;
-      path = next;
+      path = link ? /<([^>]+)>\s*;\s*rel="?next"?/.exec(link)?.[1] : undefined;
     }
     return tags;
   }
 
-  async readBytes(digest: Digest): Promise<Buffer> {
+  /** A blob read into memory (configs): at most `maxBlobInMemoryBytes`, exactly `size` when given. */
+  async readBytes(digest: Digest, size?: number): Promise<Buffer> {
     const chunks: Buffer[] = [];
-    for await (const c of this.open(digest)) chunks.push(c);
+    const opts = { limit: this.client.limits.maxBlobInMemoryBytes, ...(size !== undefined ? { size } : {}) };
+    for await (const c of this.open(digest, opts)) chunks.push(c);
     return Buffer.concat(chunks);
   }
 
@@ -151,18 +181,24 @@ export class RegistryRepository implements BlobStore {
     return uploadBlob(this, info, source, { ...this.upload, ...(mountFrom ? { mountFrom } : {}) });
   }
 
-  /** GETs a manifest by tag or digest; a digest reference is verified against the bytes. */
-  async getManifest(reference: string): Promise<FetchedManifest> {
+  /**
+   * GETs a manifest by tag or digest; a digest reference is verified against the bytes.
+   * At most `maxManifestBytes` are read; with `size` (a descriptor's), exactly that many.
+   */
+  async getManifest(reference: string, opts: { size?: number; signal?: AbortSignal } = {}): Promise<FetchedManifest> {
     const what = `manifest ${reference} of ${this.label}`;
     const res = await this.client.request({
       method: 'GET', path: `/v2/${this.repository}/manifests/${reference}`, scopes: this.pull, what, headers: { accept: MANIFEST_ACCEPT },
+      limit: { bytes: this.client.limits.maxManifestBytes, what: 'manifest' },
+      ...(opts.size !== undefined ? { size: opts.size } : {}),
+      ...(opts.signal ? { signal: opts.signal } : {}),
     });
     if (res.status === 404) {
       await res.body.dump();
       throw new OciasmError('MANIFEST_UNKNOWN', `${this.label}: no manifest "${reference}"`);
     }
     if (res.status !== 200) throw await this.client.unexpected(res, { method: 'GET', what });
-    const bytes = Buffer.from(await res.body.arrayBuffer());
+    const bytes = await res.body.bytes();
     const digest = sha256(bytes);
     if (reference.startsWith('sha256:') && reference !== digest) {
       throw new OciasmError('DIGEST_MISMATCH', `${this.label}: manifest ${reference} has content ${digest}; nothing was kept`);
@@ -173,8 +209,8 @@ export class RegistryRepository implements BlobStore {
   }
 
   /** A manifest's bytes by digest, as a stream (for the pull cache). */
-  async *openManifest(digest: Digest): AsyncIterable<Buffer> {
-    yield (await this.getManifest(digest)).bytes;
+  async *openManifest(digest: Digest, size?: number): AsyncIterable<Buffer> {
+    yield (await this.getManifest(digest, size !== undefined ? { size } : {})).bytes;
   }
 
   /** HEADs a tag or digest: its digest, or undefined when missing. */
@@ -190,7 +226,8 @@ export class RegistryRepository implements BlobStore {
     return d ? (d as Digest) : (await this.getManifest(reference)).descriptor.digest;
   }
 
-  async putManifest(reference: string, bytes: Buffer, mediaType: string): Promise<void> {
+  /** PUTs a manifest; answers the `OCI-Subject` header, which a registry with the referrers API sends for a manifest with a subject. */
+  async putManifest(reference: string, bytes: Buffer, mediaType: string): Promise<{ ociSubject?: string }> {
     const what = `manifest ${reference} of ${this.label}`;
     const res = await this.client.request({
       method: 'PUT', path: `/v2/${this.repository}/manifests/${reference}`, scopes: this.pushPull, what,
@@ -202,5 +239,7 @@ export class RegistryRepository implements BlobStore {
     if (d && d !== sha256(bytes)) {
       throw new OciasmError('PUSH_VERIFY', `${this.label}: the registry stored manifest ${reference} as ${d}, we sent ${sha256(bytes)}`);
     }
+    const ociSubject = header(res, 'oci-subject');
+    return ociSubject ? { ociSubject } : {};
   }
 }

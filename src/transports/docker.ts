@@ -42,7 +42,7 @@ export class RegistryImageSource implements ImageSource {
   readonly name: string;
   /** The reference by tag when it has one (a pinned digest is recorded as base.digest). */
   readonly baseName: string;
-  readonly local = false;
+  readonly remote = true;
   constructor(readonly repo: RegistryRepository, readonly ref: Reference) {
     this.name = `docker://${formatReference(ref)}`;
     const { digest: _pinned, ...byTag } = ref;
@@ -68,7 +68,7 @@ export class RegistryImageSource implements ImageSource {
   async *openBlob(desc: Descriptor, range?: BlobRange, opts?: Opts): AsyncIterable<Uint8Array> {
     opts?.signal?.throwIfAborted();
     const end = Math.min(range?.end ?? desc.size, desc.size);
-    yield* this.repo.openRange(desc.digest, range?.offset ?? 0, end);
+    yield* this.repo.openRange(desc.digest, range?.offset ?? 0, end, desc.size, opts?.signal ? { signal: opts.signal } : {});
   }
 
   async close(): Promise<void> {}

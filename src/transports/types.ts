@@ -32,14 +32,22 @@ export interface Manifest {
 export interface ImageSource {
   /** The transport-qualified name, for messages (`oci:/abs/dir:ref`, `docker://host/repo:tag`). */
   readonly name: string;
-  /** What a build on this source records as org.opencontainers.image.base.name (a tag reference, a layout's ref). */
-  readonly baseName: string;
+  /** What a build on this source records as org.opencontainers.image.base.name (a tag reference, a layout's ref); default `name`. */
+  readonly baseName?: string;
   /**
-   * True when the blobs are on this machine already (a layout, an archive):
-   * a base reads them in place. Otherwise a base copies what it needs into
-   * the verified blob cache first (src/base/transport-source.ts).
+   * True when the blobs come over the network (a registry): a base copies
+   * what it needs into the verified blob cache first and reads it from there
+   * (src/base/transport-source.ts). Otherwise (a layout, an archive) a base
+   * reads the blobs in place.
    */
-  readonly local: boolean;
+  readonly remote?: boolean;
+  /**
+   * Set by a source whose image has no platform of its own (a `rootfs:`
+   * tarball; its config says `unknown/unknown`): a build takes it as the base
+   * of whatever platform it builds, and records `baseName` (which names the
+   * content's digest, so the record is reproducible) as the base's name.
+   */
+  readonly platformless?: { baseName: string };
   /**
    * The manifest or index a reference names: a tag, a digest (any manifest
    * of the image graph, children included), or undefined for the source's own
@@ -55,6 +63,13 @@ export interface ImageSource {
    * at `desc.size` whatever the medium sends; the caller checks the digest.
    */
   openBlob(desc: Descriptor, range?: BlobRange, opts?: Opts): AsyncIterable<Uint8Array>;
+  /**
+   * Checks a blob against its descriptor before any of it is sent (a local
+   * store whose files could be damaged or swapped for symlinks); copy() calls
+   * it once per blob before a destination's putBlob. Absent: nothing to check
+   * up front (a registry's blobs are checked as they stream).
+   */
+  verifyBlob?(desc: Descriptor, opts?: Opts): Promise<void>;
   close(): Promise<void>;
 }
 
