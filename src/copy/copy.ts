@@ -11,7 +11,9 @@
  *   rewrites a manifest in place, so two concurrent PUTs of the same bytes can
  *   make it read a half-written manifest.
  * - A blob bound for a destination whose lane another destination of the run
- *   is already filling with it waits for that one, so it can be mounted.
+ *   is already filling with it waits for that one, so it can be mounted; a
+ *   source that names where its blobs live (a registry repository) is a
+ *   place to mount from too (crane copy's behaviour).
  * - Platform choice (docs/transports.md): an index goes whole to a
  *   multi-platform destination unless platforms are named; a single-platform
  *   destination gets the one platform named, else the only one there is,
@@ -183,6 +185,8 @@ export async function copyImages(requests: CopyRequest[], opts: CopyOptions = {}
       throw new OciasmError('REFERENCE_INVALID', `${dst.name} cannot hold tags`);
     }
     const narrowed = root !== picked && !isIndexMediaType(root.descriptor.mediaType) && root.descriptor.platform;
+    const home = req.source.blobLocation?.();
+    if (home) for (const b of graph.blobs) locations.add(b.digest, home);
     jobs.push({ req, graph, tags, ...(narrowed ? { platform: formatPlatform(narrowed) } : {}) });
   }
   // Blobs: each (destination, digest) once; a blob a destination got becomes a place later ones may mount from.

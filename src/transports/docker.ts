@@ -55,6 +55,10 @@ export class RegistryImageSource implements ImageSource {
     return { descriptor: m.descriptor, bytes: m.bytes };
   }
 
+  blobLocation(): BlobLocation {
+    return { transport: DOCKER_TRANSPORT, location: referenceName(this.ref) };
+  }
+
   listTags(opts?: Opts): Promise<string[]> {
     opts?.signal?.throwIfAborted();
     return this.repo.listTags();

@@ -56,6 +56,8 @@ export interface ImageSource {
   getManifest(ref?: string, opts?: Opts): Promise<Manifest>;
   /** The tags the source can name, where it can list them. */
   listTags?(opts?: Opts): Promise<string[]>;
+  /** Where the source's blobs are, for a destination to mount them from (a registry repository); copy() seeds BlobLocations with it. */
+  blobLocation?(): BlobLocation | undefined;
   /** A blob's size when the source has it, else undefined; reads nothing. */
   statBlob(digest: Digest, opts?: Opts): Promise<number | undefined>;
   /**
