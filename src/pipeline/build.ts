@@ -118,6 +118,15 @@ function isRegistryName(text: string): boolean {
   return text !== 'scratch' && !text.startsWith('image:') && splitImageName(text, 'docker').transport === 'docker';
 }
 
+/** `--load` (`-o docker-daemon:` without a name) loads the image under its own NAME:TAG; it builds one image. */
+function daemonOutput(output: string, plans: ImagePlan[]): string {
+  if (output !== 'docker-daemon:') return output;
+  if (plans.length !== 1) {
+    throw new OciasmError('REFERENCE_INVALID', `--load loads one image, and the build makes ${plans.length} (${plans.map((p) => p.refName).join(', ')}): name the image to build`);
+  }
+  return `docker-daemon:${plans[0]!.refName}`;
+}
+
 /** One platform per image for a single-platform destination (see the header). */
 function narrowToOne(plans: ImagePlan[], named: boolean, host: Platform | undefined, dest: string, reporter: BuildOptions['reporter']): ImagePlan[] {
   return plans.map((plan) => {
@@ -158,7 +167,8 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
   const key = await attest?.loadBuildKey(supply, opts.env); // a wrong password fails before anything is built
   const baseOf = (img: ImagePlan) => (img.inBuildBase !== undefined ? `${IN_BUILD_PREFIX}${img.inBuildBase}` : img.spec.base);
   const cacheRoot = opts.cacheDir ?? defaultCacheDir(opts.env);
-  const out = splitImageName(opts.output, 'oci');
+  const outputName = daemonOutput(opts.output, plans);
+  const out = splitImageName(outputName, 'oci');
   const outRegistry = out.transport === 'docker' ? [parseReference(out.rest).registry] : [];
   // Registry clients (undici, TLS) are made on first use only: a build with local images only never loads them.
   const transports = commandContext(opts.cwd ?? process.cwd(), opts.env, buildRegistryOptions(bf, plans, opts.registry, outRegistry));
@@ -176,7 +186,7 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
     };
     const sources = new Map(plans.map((img) => [img.refName, openBaseSource(baseOf(img), `${img.where}`, pull, inBuild)]));
     const named = opts.platforms?.length === 1 ? opts.platforms[0] : undefined;
-    output = await openBuildOutput(opts.output, transports, path.join(cacheRoot, 'work'), plans.length, { ...(named ? { platform: named } : {}), lock });
+    output = await openBuildOutput(outputName, transports, path.join(cacheRoot, 'work'), plans.length, { ...(named ? { platform: named } : {}), lock });
     if (!output.destination.capabilities.multiPlatform) {
       plans = narrowToOne(plans, (opts.platforms?.length ?? 0) > 0, opts.hostPlatform, output.destination.name, opts.reporter);
     }
