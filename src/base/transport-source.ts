@@ -22,7 +22,7 @@ import { pickIndexEntry, resolvePlatform } from '../image/read.js';
 import { type Descriptor, type Digest, type ImageIndex, isIndexMediaType, type Platform, sniffManifestMediaType } from '../oci/types.js';
 import { LayoutImageDestination } from '../transports/oci.js';
 import { openSource, splitImageName, type TransportContext } from '../transports/index.js';
-import type { ImageSource, Manifest } from '../transports/types.js';
+import type { BlobLocation, BlobReader, ImageSource, Manifest, Opts, PutBlobOutcome } from '../transports/types.js';
 import { platformlessBase } from './platformless.js';
 import { SourceBlobStore } from './source-store.js';
 import type { BaseImage, BaseSource } from './source.js';
@@ -45,8 +45,23 @@ interface Top {
   platformless?: Promise<BaseImage>;
 }
 
+/** The cache as a destination, shared by a base's platforms: a blob two platforms need is downloaded once. */
+class SharedCacheDestination extends LayoutImageDestination {
+  private readonly inflight = new Map<string, Promise<PutBlobOutcome>>();
+  override putBlob(desc: Descriptor, data: BlobReader, known: readonly BlobLocation[], opts?: Opts): Promise<PutBlobOutcome> {
+    let p = this.inflight.get(desc.digest);
+    if (!p) {
+      p = super.putBlob(desc, data, known, opts);
+      this.inflight.set(desc.digest, p);
+      p.then(() => this.inflight.delete(desc.digest), () => this.inflight.delete(desc.digest));
+    }
+    return p;
+  }
+}
+
 export class TransportBaseSource implements BaseSource {
   private top?: Promise<Top>;
+  private dest?: SharedCacheDestination;
   private readonly transport: string;
   /** The registry reference's own digest, for a docker base. */
   private readonly digest?: Digest;
@@ -116,7 +131,8 @@ export class TransportBaseSource implements BaseSource {
         await cache.put((async function* () { yield bytes; })(), { digest: entry.digest, size: bytes.length });
       }
     }
-    await copyImage(top.source, new LayoutImageDestination(cache), { from: node, tags: [] });
+    this.dest ??= new SharedCacheDestination(cache);
+    await copyImage(top.source, this.dest, { from: node, tags: [] });
     return cache;
   }
 
