@@ -38,6 +38,7 @@ export type ErrorCode =
   | 'QEMU_MISSING'
   | 'IMAGE_CHAIN'
   | 'BASE_FAILED'
+  | 'GRAPH_INVALID'
   | 'IO'
   | 'INTERNAL';
 

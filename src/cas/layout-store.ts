@@ -61,6 +61,16 @@ export class LayoutStore implements BlobStore {
     return path.join(this.dir, 'blobs', 'sha256', d.slice('sha256:'.length));
   }
 
+  /** A blob's size, or undefined when the layout does not hold it. */
+  async size(digest: Digest): Promise<number | undefined> {
+    try {
+      const st = await stat(this.blobPath(digest));
+      return st.isFile() ? st.size : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
   async has(digest: Digest): Promise<boolean> {
     try {
       return (await stat(this.blobPath(digest))).isFile();
@@ -73,6 +83,20 @@ export class LayoutStore implements BlobStore {
     const file = this.blobPath(digest);
     try {
       for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) yield chunk as Buffer;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
+        throw new OciasmError('LAYOUT_INVALID', `${this.dir}: blob ${digest} is missing`);
+      }
+      throw ioError('cannot read', file, e);
+    }
+  }
+
+  /** Bytes [offset, end) of a blob, read by file position. */
+  async *openAt(digest: Digest, offset: number, end: number): AsyncIterable<Buffer> {
+    if (end <= offset) return;
+    const file = this.blobPath(digest);
+    try {
+      for await (const chunk of createReadStream(file, { start: offset, end: end - 1, highWaterMark: 1 << 20 })) yield chunk as Buffer;
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
         throw new OciasmError('LAYOUT_INVALID', `${this.dir}: blob ${digest} is missing`);

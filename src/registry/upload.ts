@@ -8,17 +8,14 @@
  *   upload resumes from the offset the registry reports (GET on the upload
  *   URL, `Range`), or starts over when the registry forgot the session.
  */
-import type { BlobInfo } from '../cas/blob-store.js';
+import type { BlobInfo, BlobReader } from '../cas/blob-store.js';
 import { OciasmError, isOciasmError } from '../errors.js';
 import { header, type RegistryResponse } from './client.js';
 import { backoffDelay, DEFAULT_RETRY, isRetryableError, isRetryableStatus, parseRetryAfter, sleep } from './retry.js';
 import type { RegistryRepository } from './repository.js';
 
-export interface BlobSource {
-  size: number;
-  /** The bytes [offset, end). */
-  openAt(offset: number, end: number): AsyncIterable<Uint8Array>;
-}
+/** The bytes of a blob by range (the content store's BlobReader). */
+export type BlobSource = BlobReader;
 
 export interface UploadOptions {
   /** The largest request body; bigger blobs go in chunks (default 32 MiB). */
