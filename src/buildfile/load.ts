@@ -55,6 +55,12 @@ export function parseBuildFile(text: string, file: string): BuildFile {
       if (typeof node.value === 'number' && node.source !== undefined && String(node.value) !== node.source) node.value = node.source;
     },
   });
-  const raw: unknown = doc.toJS({ maxAliasCount: 100 });
+  let raw: unknown;
+  try {
+    // Aliases are expanded at most 100 times over: a "billion laughs" file is a parse error, not an out-of-memory.
+    raw = doc.toJS({ maxAliasCount: 100 });
+  } catch (e) {
+    throw new OciasmError('BUILDFILE_PARSE', `${file}: ${(e as Error).message.split('\n')[0]} (YAML aliases may expand at most 100 times)`, { cause: e });
+  }
   return validateBuildFile(raw, file, path.dirname(file));
 }

@@ -8,6 +8,7 @@ import path from 'node:path';
 import pLimit from 'p-limit';
 import { openBaseSource } from '../base/open-source.js';
 import type { BuildFile } from '../buildfile/types.js';
+import type { InflateLimits } from '../base/layer-stream.js';
 import { LayoutStore } from '../cas/layout-store.js';
 import { GZIP_FORMAT, createGzip, gzipSettingsKey } from '../codec/gzip/index.js';
 import { OciasmError } from '../errors.js';
@@ -47,6 +48,10 @@ export interface BuildOptions {
   cacheDir?: string;
   /** `--no-layer-cache`: always tar and compress (default: reuse an unchanged layer's blob, docs/bench.md). */
   layerCache?: boolean;
+  /** `--max-layer-size`, `--max-inflate-ratio`: decompression-bomb limits for base layers (docs/security.md). */
+  limits?: InflateLimits;
+  /** `--lock-timeout`: how long to wait for another process's lock on the layout's index.json (docs/security.md). */
+  lockTimeoutMs?: number;
   /** Registry bases, `--push`, `--lock`, TLS and credentials (docs/registries.md). */
   registry?: RegistryCliOptions;
 }
@@ -109,7 +114,8 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
   const registry = await openRegistrySession(bf, plans, opts);
   const baseOf = (img: ImagePlan) => (img.inBuildBase !== undefined ? `${IN_BUILD_PREFIX}${img.inBuildBase}` : img.spec.base);
   const sources = new Map(plans.map((img) => [img.refName, openBaseSource(baseOf(img), bf.dir, `${img.where}`, inBuild, registry?.pull)]));
-  const store = await LayoutStore.open(opts.outDir, true).catch(async (e: unknown) => {
+  const lock = opts.lockTimeoutMs !== undefined ? { timeoutMs: opts.lockTimeoutMs } : {};
+  const store = await LayoutStore.open(opts.outDir, true, lock).catch(async (e: unknown) => {
     await registry?.close();
     throw e;
   });
@@ -156,7 +162,7 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
       if (r.status === 'fulfilled') images.push(r.value);
       else failures.push(r.reason);
     }
-    if (images.length > 0) await writeRefs(store, images.map((i) => ({ refName: i.ref, descriptor: i.index })));
+    if (images.length > 0) await writeRefs(store, images.map((i) => ({ refName: i.ref, descriptor: i.index })), lock);
   } finally {
     await (await gzip.catch(() => undefined))?.close();
     if (failures.length > 0) await registry?.close();

@@ -14,12 +14,18 @@ import type { PullContext } from '../base/registry-source.js';
 import type { ImagePlan } from '../plan/plan.js';
 import type { Reporter } from '../report/reporter.js';
 import { lockPath, readLock, writeLock } from '../registry/lock.js';
+import type { NetworkLimits } from '../registry/limits.js';
 import { Registries, type RegistryOptions } from '../registry/registries.js';
 
 export interface RegistryCliOptions {
   insecureRegistries?: string[];
   caFiles?: string[];
-  creds?: string;
+  /** `--creds`, repeatable: `USER:PASS` (push registries) or `HOST[:PORT]=USER:PASS`. */
+  creds?: string | string[];
+  /** Warnings from the registry client (a token realm on another host). */
+  warn?: (message: string) => void;
+  /** Size caps, deadlines and stall limits (docs/security.md); `--request-timeout` sets `requestTimeoutMs`. */
+  limits?: Partial<NetworkLimits>;
   /** `--push`: push every built image to its `push:` references. */
   push?: boolean;
   /** `--lock`: resolve registry bases afresh and rewrite ociasm.lock. */
@@ -82,6 +88,8 @@ export class BuildRegistrySession {
       ...(opts.creds ? { creds: opts.creds } : {}),
       ...(opts.maxChunkSize ? { maxChunkSize: opts.maxChunkSize } : {}),
       ...(opts.debug ? { debug: opts.debug } : {}),
+      ...(opts.warn ? { warn: opts.warn } : {}),
+      ...(opts.limits ? { limits: opts.limits } : {}),
     };
     return new BuildRegistrySession(opts, lockFile, pins, registryOptions, opts.cacheDir ?? path.join(buildCacheDir, 'registry'));
   }
