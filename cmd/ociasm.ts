@@ -69,6 +69,14 @@ function printBuild(reporter: Reporter, r: BuildResult): void {
   reporter.result(r);
 }
 
+/** `validate` and `build --dry-run`: the plan, checked as a build checks it, printed. */
+async function printPlan(reporter: Reporter, buildFile: import('../src/buildfile/types.js').BuildFile, images: string[], opts: Record<string, any>): Promise<void> {
+  const { formatPlan, validatePlan } = await import('../src/commands/validate.js');
+  const summary = await validatePlan(buildFile, { images, platforms: opts.platform, buildArgs: opts.buildArg, env: process.env });
+  for (const text of formatPlan(summary)) reporter.emit({ type: 'line', text });
+  reporter.result(summary);
+}
+
 // dist/cmd/ociasm.js → the package's own package.json.
 const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -82,7 +90,7 @@ program
   .command('build')
   .description('build the images of a build file into an OCI image layout')
   .argument('[image...]', 'build only these images')
-  .option('-f, --file <file>', 'build file', 'ociasm.yaml')
+  .option('-f, --file <file>', 'build file ("-" reads standard input)', 'ociasm.yaml')
   .option('-o, --output <dir>', 'OCI layout directory to write', 'oci')
   .option('--platform <platform>', 'build only this platform (repeatable)', collect, [])
   .option('-j, --jobs <n>', 'platforms built at once (1 to 1024)', wholeNumber(1, 1024))
@@ -99,6 +107,7 @@ program
   .option('--max-layer-size <size>', 'refuse a base layer that inflates past this size (default 64G; docs/security.md)', byteSize(1))
   .option('--max-inflate-ratio <n>', 'refuse a base layer that inflates more than N times its size, past 64 MiB (default 200; docs/security.md)', wholeNumber(1))
   .option('--json', 'print the result as JSON')
+  .option('--dry-run', 'check the build file and print the plan; build nothing')
   .option('-v, --verbose', 'print every step')
   // supply chain (docs/supply-chain.md): opt-in, attached as referrers, never changing an image digest
   .option('--sbom', 'attach an SPDX SBOM to every platform manifest')
@@ -111,8 +120,12 @@ addRegistryOptions(program.commands.find((c) => c.name() === 'build')!)
       try {
         // Each command loads only its own part of the library: start-up is most of a small command's time.
         const { loadBuildFile } = await import('../src/buildfile/load.js');
+        const buildFile = await loadBuildFile(opts.file, { stdin: process.stdin });
+        if (opts.dryRun) {
+          await printPlan(reporter, buildFile, images, opts);
+          return;
+        }
         const { build } = await import('../src/pipeline/build.js');
-        const buildFile = await loadBuildFile(opts.file);
         const result = await build({
           buildFile, outDir: opts.output, images, platforms: opts.platform, jobs: opts.jobs,
           compressionLevel: opts.compressionLevel, env: process.env, reporter,
@@ -202,5 +215,64 @@ program.command('keygen').description('make a P-256 key pair in cosign\'s format
     reporter.result(r);
     reporter.close();
   }));
+
+// ---- validate: the build file checked and planned, nothing built ----
+program
+  .command('validate')
+  .description('check a build file and print its plan without building (as build --dry-run)')
+  .argument('[image...]', 'plan only these images (NAME or NAME:TAG)')
+  .option('-f, --file <file>', 'build file ("-" reads standard input)', 'ociasm.yaml')
+  .option('--platform <platform>', 'plan only this platform (repeatable)', collect, [])
+  .option('--build-arg <KEY=VAL>', 'set {{args.KEY}} (repeatable)', buildArg, {})
+  .option('--json', 'print the plan as JSON')
+  .action(async (images: string[], opts) =>
+    run(opts.json, async () => {
+      const reporter = reporterFor(opts);
+      try {
+        const { loadBuildFile } = await import('../src/buildfile/load.js');
+        await printPlan(reporter, await loadBuildFile(opts.file, { stdin: process.stdin }), images, opts);
+      } finally {
+        reporter.close();
+      }
+    }),
+  );
+
+// ---- tag / untag: refs of an OCI layout, as crane and oras tag ----
+program
+  .command('tag')
+  .description('give an image of an OCI layout more refs: DIR:REF NEW… (NEW without ":" is a tag of REF\'s name)')
+  .argument('<layout>', 'DIR:REF (or DIR when it holds one image)')
+  .argument('<new...>', 'new tags or ref names')
+  .option('--json', 'print the result as JSON')
+  .action(async (layout: string, names: string[], opts) =>
+    run(opts.json, async () => {
+      const reporter = reporterFor(opts);
+      const { tagLayout } = await import('../src/commands/tag.js');
+      const r = await tagLayout(layout, names);
+      for (const ref of r.tagged) reporter.emit({ type: 'line', text: `tagged ${r.layout}:${ref} ${r.digest}` });
+      reporter.result(r);
+      reporter.close();
+    }),
+  );
+
+program
+  .command('untag')
+  .description('remove refs from an OCI layout (blobs are kept): DIR:REF…')
+  .argument('<ref...>', 'DIR:REF')
+  .option('--ignore-missing', 'a ref that is not there is not an error')
+  .option('--json', 'print the result as JSON')
+  .action(async (refs: string[], opts) =>
+    run(opts.json, async () => {
+      const reporter = reporterFor(opts);
+      const { untagLayout } = await import('../src/commands/tag.js');
+      const results = await untagLayout(refs, { ignoreMissing: !!opts.ignoreMissing });
+      for (const r of results) {
+        for (const u of r.untagged) reporter.emit({ type: 'line', text: `untagged ${r.layout}:${u.ref} ${u.digest}` });
+        for (const m of r.missing) reporter.emit({ type: 'warn', message: `${r.layout}: no ref "${m}" (ignored)` });
+      }
+      reporter.result(results);
+      reporter.close();
+    }),
+  );
 
 await program.parseAsync(process.argv);
