@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { BuildResult } from '../src/pipeline/build.js';
 import { isOciasmError, printable } from '../src/errors.js';
-import { removeTrackedSync } from '../src/cas/temp-files.js';
+import { killGroupsSync, removeTrackedSync } from '../src/cas/temp-files.js';
 import { byteSize, wholeNumber } from './numbers.js';
 import { createReporter, pickMode, type Reporter } from '../src/report/reporter.js';
 import { addRegistryOptions, registryCliOptions } from './registry-options.js';
@@ -18,6 +18,7 @@ const io = { stdout: process.stdout, stderr: process.stderr };
 // Interrupted: remove this process's temp files, spool folders and lock, then exit as a shell expects (128 + signal).
 for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
   process.on(signal, () => {
+    killGroupsSync();
     removeTrackedSync();
     process.stderr.write(`ociasm: interrupted by ${signal}; temp files removed\n`);
     process.exit(code);
@@ -105,7 +106,7 @@ program
   .addOption(new Option('--compression-level <n>', 'gzip level 1-9 (default 5, chosen by the bench)').argParser(wholeNumber(0)))
   .option('--lock-timeout <seconds>', "how long to wait for another build's lock on the layout's index.json (default 120)", wholeNumber(0, 86_400))
   .option('--max-layer-size <size>', 'refuse a base layer that inflates past this size (default 64G; docs/security.md)', byteSize(1))
-  .option('--max-inflate-ratio <n>', 'refuse a base layer that inflates more than N times its size, past 64 MiB (default 200; docs/security.md)', wholeNumber(1))
+  .option('--max-inflate-ratio <n>', 'refuse a base layer that inflates more than N times its size, past 64 MiB (default 1000; docs/security.md)', wholeNumber(1))
   .option('--json', 'print the result as JSON')
   .option('--dry-run', 'check the build file and print the plan; build nothing')
   .option('-v, --verbose', 'print every step')
