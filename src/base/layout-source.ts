@@ -1,35 +1,16 @@
 /** `oci:PATH[:REF]`: a base image read from a local OCI image layout. */
+export { findRef, parseLayoutArg } from '../transports/layout-ref.js';
 import path from 'node:path';
 import { LayoutStore } from '../cas/layout-store.js';
 import { OciasmError } from '../errors.js';
-import { Annotation, type Descriptor, type Platform } from '../oci/types.js';
+import type { Platform } from '../oci/types.js';
+import { findRef, parseLayoutArg } from '../transports/layout-ref.js';
 import { resolvePlatform } from '../image/read.js';
 import type { BaseImage, BaseSource } from './source.js';
-
-/** Splits `PATH[:REF]` (the CLI's `DIR[:REF]`) at the first ':', as skopeo's oci: transport does (PATH holds no ':'). */
-export function parseLayoutArg(arg: string): { dir: string; ref?: string } {
-  const colon = arg.indexOf(':');
-  if (colon < 0) return { dir: arg };
-  return { dir: arg.slice(0, colon), ref: arg.slice(colon + 1) };
-}
 
 /** `oci:PATH[:REF]`, the build file's spelling. */
 export function parseLayoutSpec(spec: string): { dir: string; ref?: string } {
   return parseLayoutArg(spec.slice('oci:'.length));
-}
-
-export async function findRef(store: LayoutStore, ref: string | undefined, label: string): Promise<Descriptor> {
-  const index = await store.readIndex();
-  const named = (d: Descriptor) => d.annotations?.[Annotation.RefName];
-  if (ref === undefined) {
-    if (index.manifests.length === 1) return index.manifests[0]!;
-    throw new OciasmError('REF_NOT_FOUND', `${label}: the layout holds ${index.manifests.length} images; name one as oci:PATH:REF`);
-  }
-  const hit = index.manifests.filter((d) => named(d) === ref);
-  if (hit.length === 1) return hit[0]!;
-  const refs = index.manifests.map(named).filter((n): n is string => !!n);
-  if (hit.length > 1) throw new OciasmError('REF_NOT_FOUND', `${label}: ref "${ref}" names ${hit.length} entries`);
-  throw new OciasmError('REF_NOT_FOUND', `${label}: no ref "${ref}" in the layout; it has: ${refs.join(', ') || 'none'}`);
 }
 
 export class LayoutSource implements BaseSource {

@@ -23,6 +23,18 @@ export interface BlobStore {
   putBytes(data: Uint8Array): Promise<BlobInfo>;
 }
 
+/** Bytes [offset, end) of a blob. */
+export interface BlobRange {
+  offset: number;
+  end: number;
+}
+
+/** A blob's bytes by range, its size known up front: what an upload reads, so a broken one can resume. */
+export interface BlobReader {
+  size: number;
+  openAt(offset: number, end: number): AsyncIterable<Uint8Array>;
+}
+
 export function sha256(data: Uint8Array): Digest {
   return `sha256:${createHash('sha256').update(data).digest('hex')}`;
 }

@@ -105,3 +105,14 @@ export function isIndexMediaType(mt: string | undefined): boolean {
 export function isManifestMediaType(mt: string | undefined): boolean {
   return mt === MediaType.ImageManifest || mt === MediaType.DockerManifest;
 }
+
+/** The media type of manifest JSON that does not say, or whose carrier (a Content-Type, a file) does not: an index when it lists manifests. */
+export function sniffManifestMediaType(bytes: Uint8Array): string {
+  try {
+    const doc = JSON.parse(Buffer.from(bytes).toString('utf8')) as { mediaType?: unknown; manifests?: unknown };
+    if (typeof doc.mediaType === 'string') return doc.mediaType;
+    return Array.isArray(doc.manifests) ? MediaType.ImageIndex : MediaType.ImageManifest;
+  } catch {
+    return MediaType.ImageManifest;
+  }
+}

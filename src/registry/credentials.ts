@@ -16,7 +16,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import { DOCKER_HUB } from '../codec/reference.js';
-import { OciasmError } from '../errors.js';
+import { OciasmError, parseJsonText } from '../errors.js';
 
 export interface Credentials {
   username?: string;
@@ -61,11 +61,8 @@ async function readJson(file: string): Promise<Record<string, any> | undefined> 
   } catch {
     return undefined;
   }
-  try {
-    return JSON.parse(text);
-  } catch (e) {
-    throw new OciasmError('CREDENTIALS_INVALID', `${file}: not valid JSON (${(e as Error).message})`);
-  }
+  // The message never quotes the text: it holds base64 user:password.
+  return parseJsonText(text, file, 'CREDENTIALS_INVALID') as Record<string, any>;
 }
 
 function fromAuthEntry(entry: Record<string, unknown> | undefined, source: string): Credentials | undefined {

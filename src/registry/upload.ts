@@ -11,17 +11,14 @@
  *   and the bounded attempts are the chain's retry handler (retry.ts), with one
  *   budget for the whole blob.
  */
-import type { BlobInfo } from '../cas/blob-store.js';
+import type { BlobInfo, BlobReader } from '../cas/blob-store.js';
 import { OciasmError, isOciasmError } from '../errors.js';
 import { header, type RegistryRequest } from './client.js';
 import { DEFAULT_RETRY, RetryBudget, type RetryControl } from './retry.js';
 import type { RegistryRepository } from './repository.js';
 
-export interface BlobSource {
-  size: number;
-  /** The bytes [offset, end). */
-  openAt(offset: number, end: number): AsyncIterable<Uint8Array>;
-}
+/** The bytes of a blob by range (the content store's BlobReader). */
+export type BlobSource = BlobReader;
 
 export interface UploadOptions {
   /** The largest request body; bigger blobs go in chunks (default 32 MiB). */
