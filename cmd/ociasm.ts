@@ -84,7 +84,8 @@ program
   .option('--push', 'after a successful build, push every image to its push: references')
   .option('--lock', 'resolve registry bases afresh and write ociasm.lock')
   .option('--cache-dir <dir>', 'the registry blob cache (default $XDG_CACHE_HOME/ociasm/registry)')
-  .addOption(new Option('--compression-level <n>', 'gzip level 1-9 (default 5, chosen by the bench)').argParser((v) => Number(v)))
+  .addOption(new Option('--compression <kind>', 'layer compression, over the build file (default gzip)').choices(['gzip', 'zstd']))
+  .addOption(new Option('--compression-level <n>', 'gzip 1-9 (default 5, chosen by the bench), zstd 1-19 (default 3)').argParser((v) => Number(v)))
   .option('--json', 'print the result as JSON')
   .option('-v, --verbose', 'print every step');
 addRegistryOptions(program.commands.find((c) => c.name() === 'build')!)
@@ -98,7 +99,7 @@ addRegistryOptions(program.commands.find((c) => c.name() === 'build')!)
         const buildFile = await loadBuildFile(opts.file);
         const result = await build({
           buildFile, outDir: opts.output, images, platforms: opts.platform, jobs: opts.jobs,
-          compressionLevel: opts.compressionLevel, env: process.env, reporter,
+          compressionLevel: opts.compressionLevel, compression: opts.compression, env: process.env, reporter,
           buildArgs: opts.buildArg, extractDir: opts.extract, noCache: opts.cache === false, layerCache: opts.layerCache !== false, skipTests: !!opts.skipTests,
           registry: registryCliOptions(opts, reporter),
         });
