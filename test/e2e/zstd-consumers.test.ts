@@ -14,8 +14,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { goldenInput } from '../../src/codec/gzip/index.js';
 import { must, ociasm, platformImages, readBlobJson } from '../harness/util.js';
 
-// podman names an oci: image after its folder, and a repository name must be lowercase: no mkdtemp suffix.
-const tmp = { dir: path.join(os.tmpdir(), `ociasm-zstd-e2e-${process.pid}-${Date.now()}`), cleanup: () => rmSync(tmp.dir, { recursive: true, force: true }) };
+// podman names an oci: image after its folder (a repository name must be lowercase) and wants a runroot under 50 characters: a short, lowercase folder.
+const tmp = { dir: path.join(os.tmpdir(), `ociasm-zst-${process.pid}`), cleanup: () => rmSync(tmp.dir, { recursive: true, force: true }) };
+rmSync(tmp.dir, { recursive: true, force: true });
 mkdirSync(tmp.dir, { recursive: true });
 const src = path.join(tmp.dir, 'src');
 const layout = path.join(tmp.dir, 'oci');
