@@ -24,7 +24,8 @@ export interface InflateLimits {
 }
 
 export const DEFAULT_MAX_LAYER_BYTES = 64 * 2 ** 30;
-export const DEFAULT_MAX_INFLATE_RATIO = 200;
+/** gzip cannot pass ~1032:1, so this default stops zstd-style bombs; a gzip bomb meets the size limit and the spool's free-space guard (base/spool.ts). A 10,000-deep tree's PAX headers compress past 200:1, so 200 was too strict. */
+export const DEFAULT_MAX_INFLATE_RATIO = 1000;
 /** Below this many uncompressed bytes the ratio is not checked: small, very compressible layers (a file of zeros) are fine. */
 export const INFLATE_RATIO_FLOOR = 64 * 2 ** 20;
 

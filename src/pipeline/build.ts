@@ -26,7 +26,7 @@ import { type BuildOutput, openBuildOutput } from './output.js';
 import type { BuildFile } from '../buildfile/types.js';
 import type { InflateLimits } from '../base/layer-stream.js';
 import { LayoutStore } from '../cas/layout-store.js';
-import { GZIP_FORMAT, createGzip, gzipSettingsKey } from '../codec/gzip/index.js';
+import { type Compression, LayerCodecs } from '../layer/codecs.js';
 import { OciasmError } from '../errors.js';
 import type { Reporter } from '../report/reporter.js';
 import { LayerCache } from '../cache/layer-cache.js';
@@ -54,7 +54,10 @@ export interface BuildOptions {
   images?: string[];
   platforms?: string[];
   jobs?: number;
+  /** `--compression-level`: the level of whichever compression an image uses (gzip 1-9, zstd 1-19). */
   compressionLevel?: number;
+  /** `--compression`: every image's layer compression, over the build file's. */
+  compression?: Compression;
   /** The environment to read SOURCE_DATE_EPOCH from. */
   env: NodeJS.ProcessEnv;
   reporter: Reporter;
@@ -148,13 +151,14 @@ function narrowToOne(plans: ImagePlan[], named: boolean, host: Platform | undefi
 export async function build(opts: BuildOptions): Promise<BuildResult> {
   const bf = opts.buildFile;
   const epoch = sourceDateEpoch(bf, opts.env);
-  const level = opts.compressionLevel ?? GZIP_FORMAT.defaultLevel;
-  const settings = gzipSettingsKey({ level }); // checks the level before anything is written
   let plans = planBuild(bf, {
     images: opts.images, platforms: opts.platforms, epoch,
     ...(opts.buildArgs ? { args: opts.buildArgs } : {}),
     ...(await gitInfoIfUsed(bf).then((git) => (git ? { git } : {}))),
   });
+  // CLI over image over file; gzip by default. Levels are checked before anything is written.
+  const compressionOf = (img: ImagePlan): Compression => opts.compression ?? img.spec.compression ?? bf.compression ?? 'gzip';
+  const codecs = await LayerCodecs.prepare(plans.map(compressionOf), opts.compressionLevel);
   // Images are identified by NAME:TAG (their refName); an image: base is resolved to one by the plan.
   const results = new Map<string, Promise<ImageResult>>();
   let store: LayoutStore | undefined;
@@ -191,7 +195,7 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
       plans = narrowToOne(plans, (opts.platforms?.length ?? 0) > 0, opts.hostPlatform, output.destination.name, opts.reporter);
     }
     store = output.work;
-    const { images: built, failures } = await buildAll(opts, plans, sources, store, results, epoch, level, settings);
+    const { images: built, failures } = await buildAll(opts, plans, sources, store, results, epoch, codecs, compressionOf);
     // The images that succeeded are written even when others failed; nothing is attached or pushed then.
     if (built.length > 0) await writeOutput(opts, built, output);
     for (const e of failures.slice(1)) opts.reporter.emit({ type: 'warn', message: `also failed: ${e instanceof Error ? e.message : String(e)}` });
@@ -240,15 +244,14 @@ async function writeOutput(opts: BuildOptions, images: ImageResult[], output: Bu
 
 async function buildAll(
   opts: BuildOptions, plans: ImagePlan[], sources: Map<string, BaseSource>, store: LayoutStore,
-  results: Map<string, Promise<ImageResult>>, epoch: number, level: number, settings: string,
+  results: Map<string, Promise<ImageResult>>, epoch: number, codecs: LayerCodecs, compressionOf: (img: ImagePlan) => Compression,
 ): Promise<{ images: ImageResult[]; failures: unknown[] }> {
-  // The compressor's self-test runs on its workers while the first bases are squashed.
-  const gzip = createGzip({ level });
-  gzip.catch(() => undefined); // awaited by the first layer, and in the finally below
+  // Each compression's pool (and gzip's self-test) starts now, while the first bases are squashed.
+  for (const img of plans) void codecs.get(compressionOf(img));
   const limit = pLimit(Math.max(1, opts.jobs ?? os.availableParallelism()));
   const cache = new ToolchainCache(opts.cacheDir ?? defaultCacheDir(opts.env));
-  const ctx: PlatformCtx = { store, gzip, epoch, reporter: opts.reporter, opts, cache };
-  if (opts.layerCache !== false) ctx.layers = { index: new LayerCache(path.join(cache.dir, 'layers')), settings };
+  const ctx: PlatformCtx = { store, codec: (img) => codecs.get(compressionOf(img)), epoch, reporter: opts.reporter, opts, cache };
+  if (opts.layerCache !== false) ctx.layers = { index: new LayerCache(path.join(cache.dir, 'layers')) };
   const images: ImageResult[] = [];
   const failures: unknown[] = [];
   try {
@@ -286,7 +289,7 @@ async function buildAll(
       else failures.push(r.reason);
     }
   } finally {
-    await (await gzip.catch(() => undefined))?.close();
+    await codecs.closeAll();
   }
   return { images, failures };
 }
