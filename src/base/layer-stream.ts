@@ -1,13 +1,17 @@
 /**
  * Opens a base layer blob as an uncompressed tar stream, checking its digest
- * as it is read. gzip is decompressed in-process; zstd (decompress only) by
- * Debian's `zstd -dc`, since Node 20 has no zstd; plain tar passes through.
+ * as it is read, by its media type: gzip and zstd through codec/decompress
+ * (zstd by Debian's `zstd -dc`, since Node 20 has no zstd); plain tar passes through.
+ *
+ * Decompression bombs: the uncompressed stream is counted as it flows and a
+ * layer is refused (LIMIT_EXCEEDED) the moment it passes `maxLayerBytes`, or
+ * passes both INFLATE_RATIO_FLOOR and `maxInflateRatio` times its compressed
+ * size — before the spool can fill the disk (docs/security.md, "Local"; the
+ * counting itself is codec/decompress's `bounded`).
  */
-import { Readable } from 'node:stream';
-import { createGunzip } from 'node:zlib';
-import { execa } from 'execa';
 import type { BlobStore } from '../cas/blob-store.js';
 import { HashingTap } from '../cas/blob-store.js';
+import { bounded, decompress, type InflateLimits } from '../codec/decompress.js';
 import { decodeTar } from '../codec/tar/decode.js';
 import type { TarEntry } from '../codec/tar/types.js';
 import { OciasmError } from '../errors.js';
@@ -18,6 +22,8 @@ const GZIP_TYPES = new Set<string>([MediaType.LayerGzip, MediaType.DockerLayerGz
 const ZSTD_TYPES = new Set<string>([MediaType.LayerZstd, 'application/vnd.docker.image.rootfs.diff.tar.zstd', `${NONDIST}+zstd`]);
 const PLAIN_TYPES = new Set<string>([MediaType.Layer, 'application/vnd.docker.image.rootfs.diff.tar', NONDIST]);
 
+export { bounded, DEFAULT_MAX_INFLATE_RATIO, DEFAULT_MAX_LAYER_BYTES, INFLATE_RATIO_FLOOR, type InflateLimits } from '../codec/decompress.js';
+
 async function* verified(store: BlobStore, desc: Descriptor): AsyncGenerator<Uint8Array> {
   const tap = new HashingTap();
   yield* tap.tap(store.open(desc.digest));
@@ -27,11 +33,11 @@ async function* verified(store: BlobStore, desc: Descriptor): AsyncGenerator<Uin
   }
 }
 
-export async function* openLayerTar(store: BlobStore, desc: Descriptor): AsyncGenerator<Uint8Array> {
+export async function* openLayerTar(store: BlobStore, desc: Descriptor, limits: InflateLimits = {}): AsyncGenerator<Uint8Array> {
   const what = `${store.label}: layer ${desc.digest}`;
   if (PLAIN_TYPES.has(desc.mediaType)) yield* verified(store, desc);
-  else if (GZIP_TYPES.has(desc.mediaType)) yield* gunzip(verified(store, desc), what);
-  else if (ZSTD_TYPES.has(desc.mediaType)) yield* unzstd(verified(store, desc), what);
+  else if (GZIP_TYPES.has(desc.mediaType)) yield* bounded(decompress('gzip', verified(store, desc), what), desc.size, limits, what);
+  else if (ZSTD_TYPES.has(desc.mediaType)) yield* bounded(decompress('zstd', verified(store, desc), what), desc.size, limits, what);
   else throw new OciasmError('LAYER_INVALID', `${what} has unsupported media type ${desc.mediaType}`);
 }
 
@@ -48,8 +54,8 @@ async function* checkDiffId(input: AsyncIterable<Uint8Array>, diffId: string, wh
  * the blob is still read, so its digest, and the diffID when given, are
  * always checked.
  */
-export async function* layerEntries(store: BlobStore, desc: Descriptor, diffId?: string): AsyncGenerator<TarEntry> {
-  const tar = openLayerTar(store, desc);
+export async function* layerEntries(store: BlobStore, desc: Descriptor, diffId?: string, limits: InflateLimits = {}): AsyncGenerator<TarEntry> {
+  const tar = openLayerTar(store, desc, limits);
   const bytes = diffId ? checkDiffId(tar, diffId, `${store.label}: layer ${desc.digest}`) : tar;
   // The decoder closes its source at end-of-archive; keep ours open to drain it.
   const unclosable: AsyncIterable<Uint8Array> = { [Symbol.asyncIterator]: () => ({ next: () => bytes.next() }) };
@@ -58,54 +64,5 @@ export async function* layerEntries(store: BlobStore, desc: Descriptor, diffId?:
     while (!(await bytes.next()).done);
   } finally {
     await bytes.return(undefined);
-  }
-}
-
-async function* gunzip(input: AsyncIterable<Uint8Array>, what: string): AsyncGenerator<Uint8Array> {
-  const gz = createGunzip({ chunkSize: 1 << 20 });
-  const feed = Readable.from(input);
-  feed.on('error', (e) => gz.destroy(e));
-  feed.pipe(gz);
-  try {
-    for await (const chunk of gz) yield chunk as Buffer;
-  } catch (e) {
-    if (e instanceof OciasmError) throw e;
-    throw new OciasmError('GZIP_INVALID', `${what}: ${(e as Error).message}`, { cause: e });
-  } finally {
-    feed.destroy();
-  }
-}
-
-async function* unzstd(input: AsyncIterable<Uint8Array>, what: string): AsyncGenerator<Uint8Array> {
-  const sub = execa('zstd', ['-d', '-c', '-q'], {
-    stdin: 'pipe', stdout: 'pipe', stderr: 'pipe', buffer: { stdout: false, stderr: true }, reject: false,
-  });
-  let inputError: unknown;
-  const feed = Readable.from(input);
-  feed.on('error', (e) => {
-    inputError = e;
-    sub.kill();
-  });
-  sub.stdin!.on('error', () => {}); // EPIPE when zstd stops early; its exit status says why
-  feed.pipe(sub.stdin!);
-  let done = false;
-  try {
-    for await (const chunk of sub.stdout!) yield chunk as Buffer;
-    done = true;
-  } finally {
-    if (!done) {
-      feed.destroy();
-      sub.kill();
-      await sub;
-    }
-  }
-  const result = await sub;
-  if (inputError !== undefined) throw inputError;
-  if (result.code === 'ENOENT') {
-    throw new OciasmError('TOOL_MISSING', `${what} is zstd-compressed: install the zstd program (Debian: apt-get install zstd)`);
-  }
-  if (result.failed) {
-    const reason = String(result.stderr ?? '').trim() || result.shortMessage;
-    throw new OciasmError('ZSTD_INVALID', `${what}: zstd -d failed: ${reason}`);
   }
 }

@@ -65,7 +65,7 @@ async function buildPlatform(
   const step = (message: string) => ctx.reporter.emit({ type: 'step', image: image.spec.name, platform: p, message });
   step(`resolving base ${source.spec}`);
   const base = await source.resolve(plan.platform, image.spec.baseVariantFallback);
-  const rootfs = await squashBase(base, (d) => step(`applying base layer ${d.slice(7, 19)}`));
+  const rootfs = await squashBase(base, (d) => step(`applying base layer ${d.slice(7, 19)}`), ctx.opts.limits);
   try {
     step('injecting files');
     if (outputs) injectOutputs(rootfs.root, outputs, image.where);
@@ -93,6 +93,11 @@ async function buildPlatform(
       await runSelfCheck({
         image: image.spec.name, platform: plan.platform, test: plan.test, root: rootfs.root, reporter: ctx.reporter,
         env: ctx.opts.env, epoch: ctx.epoch, cwd: ctx.opts.buildFile.dir, where: image.where, signal,
+        runtime: {
+          ...(config.config?.Env ? { env: config.config.Env } : {}),
+          ...(config.config?.User ? { user: config.config.User } : {}),
+          ...(config.config?.WorkingDir ? { workdir: config.config.WorkingDir } : {}),
+        },
       });
     }
     return result;

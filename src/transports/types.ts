@@ -33,6 +33,13 @@ export interface ImageSource {
   /** The transport-qualified name, for messages (`oci:/abs/dir:ref`, `docker://host/repo:tag`). */
   readonly name: string;
   /**
+   * Set by a source whose image has no platform of its own (a `rootfs:`
+   * tarball; its config says `unknown/unknown`): a build takes it as the base
+   * of whatever platform it builds, and records `baseName` (which names the
+   * content's digest, so the record is reproducible) as the base's name.
+   */
+  readonly platformless?: { baseName: string };
+  /**
    * The manifest or index a reference names: a tag, a digest (any manifest
    * of the image graph, children included), or undefined for the source's own
    * reference (the one it was opened with).
@@ -47,6 +54,13 @@ export interface ImageSource {
    * at `desc.size` whatever the medium sends; the caller checks the digest.
    */
   openBlob(desc: Descriptor, range?: BlobRange, opts?: Opts): AsyncIterable<Uint8Array>;
+  /**
+   * Checks a blob against its descriptor before any of it is sent (a local
+   * store whose files could be damaged or swapped for symlinks); copy() calls
+   * it once per blob before a destination's putBlob. Absent: nothing to check
+   * up front (a registry's blobs are checked as they stream).
+   */
+  verifyBlob?(desc: Descriptor, opts?: Opts): Promise<void>;
   close(): Promise<void>;
 }
 
