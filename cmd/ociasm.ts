@@ -8,11 +8,21 @@
 import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { BuildResult } from '../src/pipeline/build.js';
-import { isOciasmError } from '../src/errors.js';
+import { isOciasmError, printable } from '../src/errors.js';
+import { removeTrackedSync } from '../src/cas/temp-files.js';
+import { byteSize, wholeNumber } from './numbers.js';
 import { createReporter, pickMode, type Reporter } from '../src/report/reporter.js';
 import { addRegistryOptions, registryCliOptions } from './registry-options.js';
 
 const io = { stdout: process.stdout, stderr: process.stderr };
+// Interrupted: remove this process's temp files, spool folders and lock, then exit as a shell expects (128 + signal).
+for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+  process.on(signal, () => {
+    removeTrackedSync();
+    process.stderr.write(`ociasm: interrupted by ${signal}; temp files removed\n`);
+    process.exit(code);
+  });
+}
 // A closed pipe (`ociasm inspect … | head`) ends output quietly.
 process.stdout.on('error', (e: NodeJS.ErrnoException) => {
   if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
@@ -27,7 +37,7 @@ function reportError(e: unknown, json: boolean | undefined): void {
   const code = isOciasmError(e) ? e.code : 'INTERNAL';
   const message = e instanceof Error ? e.message : String(e);
   if (json) process.stdout.write(JSON.stringify({ error: { code, message } }, null, 2) + '\n');
-  process.stderr.write(`ociasm: error[${code}]: ${message}\n`);
+  process.stderr.write(`ociasm: error[${code}]: ${printable(message)}\n`);
   if (!isOciasmError(e) && e instanceof Error && process.env.OCIASM_DEBUG) process.stderr.write(`${e.stack}\n`);
   process.exitCode = 1;
 }
@@ -75,7 +85,7 @@ program
   .option('-f, --file <file>', 'build file', 'ociasm.yaml')
   .option('-o, --output <dir>', 'OCI layout directory to write', 'oci')
   .option('--platform <platform>', 'build only this platform (repeatable)', collect, [])
-  .option('-j, --jobs <n>', 'platforms built at once', (v) => Number(v))
+  .option('-j, --jobs <n>', 'platforms built at once (1 to 1024)', wholeNumber(1, 1024))
   .option('--build-arg <KEY=VAL>', 'set {{args.KEY}} (repeatable)', buildArg, {})
   .option('--extract <dir>', "copy each platform's build outputs to DIR/<platformTag>/")
   .option('--no-cache', 'always run the build steps')
@@ -84,7 +94,10 @@ program
   .option('--push', 'after a successful build, push every image to its push: references')
   .option('--lock', 'resolve registry bases afresh and write ociasm.lock')
   .option('--cache-dir <dir>', 'the registry blob cache (default $XDG_CACHE_HOME/ociasm/registry)')
-  .addOption(new Option('--compression-level <n>', 'gzip level 1-9 (default 5, chosen by the bench)').argParser((v) => Number(v)))
+  .addOption(new Option('--compression-level <n>', 'gzip level 1-9 (default 5, chosen by the bench)').argParser(wholeNumber(0)))
+  .option('--lock-timeout <seconds>', "how long to wait for another build's lock on the layout's index.json (default 120)", wholeNumber(0, 86_400))
+  .option('--max-layer-size <size>', 'refuse a base layer that inflates past this size (default 64G; docs/security.md)', byteSize(1))
+  .option('--max-inflate-ratio <n>', 'refuse a base layer that inflates more than N times its size, past 64 MiB (default 200; docs/security.md)', wholeNumber(1))
   .option('--json', 'print the result as JSON')
   .option('-v, --verbose', 'print every step')
   // supply chain (docs/supply-chain.md): opt-in, attached as referrers, never changing an image digest
@@ -106,6 +119,11 @@ addRegistryOptions(program.commands.find((c) => c.name() === 'build')!)
           buildArgs: opts.buildArg, extractDir: opts.extract, noCache: opts.cache === false, layerCache: opts.layerCache !== false, skipTests: !!opts.skipTests,
           registry: registryCliOptions(opts, reporter),
           supply: { sbom: !!opts.sbom, provenance: !!opts.provenance, ...(opts.sign ? { signKey: opts.sign } : {}), tool: { name: 'ociasm', version } },
+          ...(opts.lockTimeout !== undefined ? { lockTimeoutMs: opts.lockTimeout * 1000 } : {}),
+          limits: {
+            ...(opts.maxLayerSize !== undefined ? { maxLayerBytes: opts.maxLayerSize } : {}),
+            ...(opts.maxInflateRatio !== undefined ? { maxInflateRatio: opts.maxInflateRatio } : {}),
+          },
         });
         printBuild(reporter, result);
       } finally {
@@ -136,7 +154,7 @@ addRegistryOptions(
     .description('push an image or index from an OCI layout to a registry')
     .argument('<layout>', 'DIR or DIR:REF')
     .argument('<dest>', 'registry reference, e.g. 127.0.0.1:5000/app:1.0')
-    .option('-j, --jobs <n>', 'parallel blob uploads', (v) => Number(v), 4)
+    .option('-j, --jobs <n>', 'parallel blob uploads (1 to 64)', wholeNumber(1, 64), 4)
     .option('--json', 'print the result as JSON'),
 ).action(async (layout: string, dest: string, opts) =>
   run(opts.json, async () => {

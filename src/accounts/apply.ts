@@ -12,6 +12,7 @@ import type { RuntimeSpec } from '../image/assemble.js';
 import type { PlatformPlan } from '../plan/plan.js';
 import { ensureDir, insertNode, lookup } from '../rootfs/insert.js';
 import { type DirNode, type Inode, newDir, splitPath } from '../rootfs/tree.js';
+import { checkAccounts } from './check.js';
 import { type EtcFiles, mergeAccounts } from './etc-files.js';
 import { resolveUser } from './resolve-user.js';
 
@@ -90,6 +91,7 @@ export async function applyAccounts(root: DirNode, plan: PlatformPlan, where: st
   const accounts = plan.accounts;
   const user = plan.runtime.user;
   if (!accounts && (user === undefined || /^\d+(:\d+)?$/.test(user))) return plan.runtime;
+  if (accounts) checkAccounts(accounts, where);
   const before = await readEtcFiles(root, where);
   let files = before;
   if (accounts) {

@@ -16,7 +16,7 @@
 import type { TarEntry, TarHeader } from '../codec/tar/types.js';
 import { OciasmError } from '../errors.js';
 import { lookup, removeNode } from '../rootfs/insert.js';
-import { type DirNode, type Meta, type Node, newDir, splitPath } from '../rootfs/tree.js';
+import { type DirNode, EMPTY_XATTRS, type Meta, type Node, newDir, splitPath } from '../rootfs/tree.js';
 import type { Spool } from './spool.js';
 
 const WHITEOUT = '.wh.';
@@ -47,7 +47,7 @@ function checkPath(p: string, label: string, entry: string, what = 'path'): stri
 }
 
 function meta(h: TarHeader): Meta {
-  return { mode: h.mode & 0o7777, uid: h.uid, gid: h.gid, xattrs: new Map(h.xattrs ?? []) };
+  return { mode: h.mode & 0o7777, uid: h.uid, gid: h.gid, xattrs: h.xattrs && h.xattrs.size > 0 ? new Map(h.xattrs) : EMPTY_XATTRS };
 }
 
 /** What a whiteout entry hides: its directory (opaque) or one path. */

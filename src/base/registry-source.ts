@@ -3,6 +3,10 @@
  * (or the digest it is pinned to) is resolved once per build; every manifest
  * and blob goes through the shared blob cache, checked against its digest.
  * A digest-pinned base whose blobs are all cached needs no network at all.
+ * Every download is bounded by the descriptor that named it: the sizes of the
+ * manifests, configs and layers are learnt from the index and manifests read
+ * (from the cache or the registry), and a blob is fetched with its size, so a
+ * registry serving more (or less) fails without filling the disk.
  */
 import { type PullThroughStore } from '../cache/blob-cache.js';
 import { formatReference, manifestReference, parseReference, type Reference } from '../codec/reference.js';
@@ -39,6 +43,9 @@ export class RegistrySource implements BaseSource {
   readonly ref: Reference;
   private top?: Promise<Top>;
   private readonly manifests = new Set<string>();
+  /** Descriptor sizes by digest, from every index and manifest seen. */
+  private readonly sizes = new Map<string, number>();
+  private readonly learnt = new Set<string>();
 
   constructor(readonly spec: string, private readonly ctx: PullContext, where: string) {
     try {
@@ -74,12 +81,54 @@ export class RegistrySource implements BaseSource {
       await cache.put((async function* () { yield bytes; })(), { digest: descriptor.digest, size: bytes.length });
     }
     this.manifests.add(descriptor.digest);
-    if (isIndexMediaType(descriptor.mediaType)) {
-      for (const m of (JSON.parse(bytes.toString('utf8')) as ImageIndex).manifests) this.manifests.add(m.digest);
-    }
+    this.learn(descriptor.digest, bytes);
     this.ctx.resolved?.set(this.spec, descriptor.digest);
-    const fetch = (d: Digest) => (this.manifests.has(d) ? remote().openManifest(d) : remote().open(d));
+    const fetch = (d: Digest) => this.fetch(d, cache, remote);
     return { descriptor, store: this.ctx.makeStore(cache, fetch, `base ${this.name}`) };
+  }
+
+  /** Records the sizes an index or manifest gives its children; an index's children are manifests. */
+  private learn(digest: string, bytes: Buffer): void {
+    if (this.learnt.has(digest)) return;
+    this.learnt.add(digest);
+    let doc: { manifests?: unknown; config?: unknown; layers?: unknown };
+    try {
+      doc = JSON.parse(bytes.toString('utf8'));
+    } catch {
+      return; // the reader says what is wrong with it
+    }
+    const list = (v: unknown): unknown[] => (Array.isArray(v) ? v : v === undefined ? [] : [v]);
+    for (const m of list(doc.manifests)) {
+      const d = m as Descriptor;
+      if (typeof d?.digest === 'string') this.manifests.add(d.digest);
+    }
+    for (const x of [...list(doc.manifests), ...list(doc.config), ...list(doc.layers)]) {
+      const d = x as Descriptor;
+      if (typeof d?.digest === 'string' && Number.isSafeInteger(d.size) && d.size >= 0 && !this.sizes.has(d.digest)) this.sizes.set(d.digest, d.size);
+    }
+  }
+
+  /** The descriptor size of a digest, learning from the cached manifests when needed. */
+  private async sizeOf(d: Digest, cache: LayoutStore): Promise<number | undefined> {
+    if (!this.sizes.has(d)) {
+      for (const m of [...this.manifests]) {
+        if (!this.learnt.has(m) && (await cache.has(m as Digest))) this.learn(m, await cache.readBytes(m as Digest));
+      }
+    }
+    return this.sizes.get(d);
+  }
+
+  private async *fetch(d: Digest, cache: LayoutStore, remote: () => RegistryRepository): AsyncIterable<Uint8Array> {
+    const size = await this.sizeOf(d, cache);
+    if (!this.manifests.has(d)) {
+      yield* remote().open(d, size !== undefined ? { size } : {});
+      return;
+    }
+    const chunks: Buffer[] = [];
+    for await (const c of remote().openManifest(d, size)) chunks.push(c);
+    const bytes = Buffer.concat(chunks);
+    this.learn(d, bytes);
+    yield bytes;
   }
 
   async resolve(platform: Platform, variantFallback = false): Promise<BaseImage> {

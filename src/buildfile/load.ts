@@ -1,7 +1,12 @@
-/** Reads `ociasm.yaml` (JSON is YAML too) and validates it into a BuildFile. */
+/**
+ * Reads `ociasm.yaml` (JSON is YAML too) and validates it into a BuildFile.
+ * A plain YAML number whose value would not print as written (`1.0`, `1.10`,
+ * `0x1F`, `1e3`) is handed to validation as the text written: a string field
+ * keeps it (`tag: 1.10` is the tag "1.10"), a number field refuses it.
+ */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { parseDocument } from 'yaml';
+import { parseDocument, visit } from 'yaml';
 import { OciasmError } from '../errors.js';
 import type { BuildFile } from './types.js';
 import { validateBuildFile } from './validate.js';
@@ -23,6 +28,17 @@ export function parseBuildFile(text: string, file: string): BuildFile {
     const first = doc.errors[0]!;
     throw new OciasmError('BUILDFILE_PARSE', `${file}: ${first.message.split('\n')[0]}`);
   }
-  const raw: unknown = doc.toJS({ maxAliasCount: 100 });
+  visit(doc, {
+    Scalar(_key, node) {
+      if (typeof node.value === 'number' && node.source !== undefined && String(node.value) !== node.source) node.value = node.source;
+    },
+  });
+  let raw: unknown;
+  try {
+    // Aliases are expanded at most 100 times over: a "billion laughs" file is a parse error, not an out-of-memory.
+    raw = doc.toJS({ maxAliasCount: 100 });
+  } catch (e) {
+    throw new OciasmError('BUILDFILE_PARSE', `${file}: ${(e as Error).message.split('\n')[0]} (YAML aliases may expand at most 100 times)`, { cause: e });
+  }
   return validateBuildFile(raw, file, path.dirname(file));
 }

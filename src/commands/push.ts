@@ -26,6 +26,8 @@ export async function pushLayout(layoutArg: string, dest: string, opts: PushLayo
     ...(opts.creds ? { creds: opts.creds } : {}),
     ...(opts.maxChunkSize ? { maxChunkSize: opts.maxChunkSize } : {}),
     ...(opts.debug ? { debug: opts.debug } : {}),
+    ...(opts.warn ? { warn: opts.warn } : {}),
+    ...(opts.limits ? { limits: opts.limits } : {}),
   });
   try {
     const { annotations: _drop, ...descriptor } = root;

@@ -151,11 +151,21 @@ export async function copyImages(requests: CopyRequest[], opts: CopyOptions = {}
   }
   // Blobs: each (destination, digest) once; a blob a destination got becomes a place later ones may mount from.
   const blobJobs = new Map<string, Promise<void>>();
+  // A source that can check its blobs up front (a layout) does so once per blob, before any destination gets a byte.
+  const verified = new Map<string, Promise<void>>();
+  const verifyOnce = (src: ImageSource, desc: Descriptor): Promise<void> => {
+    if (!src.verifyBlob) return Promise.resolve();
+    const key = `${src.name}\0${desc.digest}`;
+    let v = verified.get(key);
+    if (!v) verified.set(key, (v = src.verifyBlob(desc, opts)));
+    return v;
+  };
   const putBlob = (dst: ImageDestination, src: ImageSource, desc: Descriptor): Promise<void> => {
     const key = `${dst.name}\0${desc.digest}`;
     let job = blobJobs.get(key);
     if (!job) {
       job = limit(async (): Promise<void> => {
+        await verifyOnce(src, desc);
         const how: PutBlobOutcome = await dst.putBlob(desc, sourceReader(src, desc, opts), locations.get(desc.digest), opts);
         stats[how]++;
         const at = dst.blobLocation?.();

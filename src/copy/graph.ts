@@ -1,8 +1,8 @@
 /** Walks an image or index in a BlobStore: the manifests and blobs a copy must move, children before parents. */
-import { createReadStream } from 'node:fs';
 import type { BlobStore } from '../cas/blob-store.js';
 import { LayoutStore } from '../cas/layout-store.js';
-import { OciasmError } from '../errors.js';
+import { OciasmError, parseJsonText } from '../errors.js';
+import { descend, readVerifiedBlob } from '../image/read.js';
 import { type Descriptor, type ImageIndex, type ImageManifest, isIndexMediaType, isManifestMediaType } from '../oci/types.js';
 import type { BlobSource } from '../registry/upload.js';
 
@@ -19,23 +19,33 @@ export interface ImageGraph {
   blobs: Descriptor[];
 }
 
+/**
+ * Every manifest and index is checked against its descriptor when read
+ * (size, then digest), and the walk is bounded: a cycle or nesting deeper
+ * than MAX_GRAPH_DEPTH is GRAPH_INVALID (image/read.ts, descend).
+ */
 export async function walkImage(store: BlobStore, root: Descriptor): Promise<ImageGraph> {
   const blobs = new Map<string, Descriptor>();
   const children: ManifestNode[] = [];
-  const visit = async (desc: Descriptor): Promise<ManifestNode> => {
-    const bytes = await store.readBytes(desc.digest);
-    const node = { descriptor: { mediaType: desc.mediaType, digest: desc.digest, size: desc.size }, bytes };
-    if (isIndexMediaType(desc.mediaType)) {
-      for (const m of (JSON.parse(bytes.toString('utf8')) as ImageIndex).manifests) children.push(await visit(m));
-    } else if (isManifestMediaType(desc.mediaType)) {
-      const m = JSON.parse(bytes.toString('utf8')) as ImageManifest;
-      for (const b of [m.config, ...m.layers]) blobs.set(b.digest, b);
-    } else {
+  const visit = async (desc: Descriptor, trail: readonly string[]): Promise<ManifestNode> => {
+    const here = descend(trail, desc, store.label);
+    const what = isIndexMediaType(desc.mediaType) ? 'index' : 'manifest';
+    if (!isIndexMediaType(desc.mediaType) && !isManifestMediaType(desc.mediaType)) {
       throw new OciasmError('LAYOUT_INVALID', `${store.label}: ${desc.digest} has unsupported media type ${desc.mediaType}`);
+    }
+    const bytes = await readVerifiedBlob(store, desc, what);
+    const node = { descriptor: { mediaType: desc.mediaType, digest: desc.digest, size: desc.size }, bytes };
+    const doc = parseJsonText(bytes.toString('utf8'), `${store.label}: ${what} ${desc.digest}`, 'LAYOUT_INVALID') as Partial<ImageIndex & ImageManifest> | null;
+    if (isIndexMediaType(desc.mediaType)) {
+      if (!Array.isArray(doc?.manifests)) throw new OciasmError('LAYOUT_INVALID', `${store.label}: index ${desc.digest} has no manifests list`);
+      for (const m of doc.manifests) children.push(await visit(m, here));
+    } else {
+      if (!doc?.config || !Array.isArray(doc.layers)) throw new OciasmError('LAYOUT_INVALID', `${store.label}: manifest ${desc.digest} has no config or no layers list`);
+      for (const b of [doc.config, ...doc.layers]) blobs.set(b.digest, b);
     }
     return node;
   };
-  const top = await visit(root);
+  const top = await visit(root, []);
   return { root: top, children, blobs: [...blobs.values()] };
 }
 
@@ -44,10 +54,8 @@ export function blobSource(store: BlobStore, desc: Descriptor): BlobSource {
   return {
     size: desc.size,
     openAt: (offset, end) => {
-      if (store instanceof LayoutStore) {
-        if (end <= offset) return (async function* () {})();
-        return createReadStream(store.blobPath(desc.digest), { start: offset, end: end - 1, highWaterMark: 1 << 20 });
-      }
+      // A layout reads by position, never through a symlink (LayoutStore.open).
+      if (store instanceof LayoutStore) return store.open(desc.digest, offset, end);
       return (async function* () {
         let pos = 0;
         for await (const chunk of store.open(desc.digest)) {

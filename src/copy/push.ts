@@ -14,6 +14,7 @@
  */
 import pLimit from 'p-limit';
 import type { BlobStore } from '../cas/blob-store.js';
+import { LayoutStore } from '../cas/layout-store.js';
 import { formatReference, type Reference, referenceName } from '../codec/reference.js';
 import { OciasmError } from '../errors.js';
 import type { Descriptor, Digest } from '../oci/types.js';
@@ -76,6 +77,15 @@ export async function pushImages(registries: Registries, requests: PushRequest[]
   // Each (repository, digest) once per run; the first repository of a registry to get a blob is where others mount it from.
   const blobJobs = new Map<string, Promise<void>>();
   const homes = new Map<string, Promise<string>>();
+  // A layout's blob is checked (regular file, size, digest) before any byte of it leaves: a symlink to a host file or a damaged blob is never sent.
+  const verified = new Map<string, Promise<void>>();
+  const verifyOnce = (source: BlobStore, desc: Descriptor): Promise<void> => {
+    if (!(source instanceof LayoutStore)) return Promise.resolve();
+    const key = `${source.label}@${desc.digest}`;
+    let v = verified.get(key);
+    if (!v) verified.set(key, (v = source.verify(desc)));
+    return v;
+  };
   const pushBlob = (d: Dest, desc: Descriptor): Promise<void> => {
     const key = `${d.repo.label}@${desc.digest}`;
     let job = blobJobs.get(key);
@@ -85,7 +95,10 @@ export async function pushImages(registries: Registries, requests: PushRequest[]
       job = (async () => {
         const from = home ? await home : undefined;
         const mountFrom = from && from !== d.ref.repository ? from : undefined;
-        const how = await limit(() => d.repo.putBlob(desc, blobSource(d.req.source, desc), mountFrom));
+        const how = await limit(async () => {
+          await verifyOnce(d.req.source, desc);
+          return d.repo.putBlob(desc, blobSource(d.req.source, desc), mountFrom);
+        });
         stats[how]++;
         opts.progress?.(`${how} ${desc.digest.slice(7, 19)} → ${d.repo.label}`);
       })();

@@ -4,12 +4,24 @@
  * uname/gname empty, every mtime the source date epoch, no atime or ctime.
  * The first name of a shared inode carries the content; later names are
  * hardlinks to it, so a link target always comes before its links.
+ *
+ * Per-file cost is what matters for trees of many small files (docs/bench.md):
+ * headers, contents and padding are written straight into one output buffer
+ * of OUT_CHUNK bytes, which is yielded when full. Plain headers are built in
+ * place (codec/tar/header-into.ts, the same bytes as encodeHeader); small
+ * files are read with one read() into that buffer. So a small file costs
+ * open, read, close and no allocation at all.
+ *
+ * The yielded chunks are views of that one buffer: each is valid only until
+ * the next one is requested. Consumers hash or copy synchronously.
  */
 import { closeSync, openSync, readSync } from 'node:fs';
-import { END_OF_ARCHIVE, encodeHeader, padding } from '../codec/tar/encode.js';
+import { END_OF_ARCHIVE, encodeHeader } from '../codec/tar/encode.js';
+import { paddingLength } from '../codec/tar/fields.js';
+import { type HeaderTemplate, headerTemplate, type SimpleEntryType, writeSimpleHeader } from '../codec/tar/header-into.js';
 import type { TarHeader } from '../codec/tar/types.js';
 import { OciasmError, ioError } from '../errors.js';
-import { type ContentRef, type DirNode, type Inode, type Node, walkTree } from '../rootfs/tree.js';
+import { type DirNode, EMPTY_XATTRS, type Inode, type Node, walkTree } from '../rootfs/tree.js';
 
 export interface TarStats {
   entries: number;
@@ -23,54 +35,8 @@ export interface TarStats {
  */
 export const TAR_OF_TREE_VERSION = 1;
 
-/** Bytes read from a host or spool file per chunk. */
-export const READ_CHUNK = 1 << 20;
-
-/**
- * Reads a file's content in chunks of at most READ_CHUNK bytes (a small file
- * in one exactly sized read). Synchronous reads: the files are mostly in the
- * page cache, and a read stream's per-file machinery (open, close, thread-pool
- * hops) cost more main-thread time than the reads themselves, time the
- * deflate workers need on a small machine (docs/bench.md).
- */
-async function* readContent(ref: ContentRef, size: number, name: string, scratch?: Buffer): AsyncGenerator<Uint8Array> {
-  if (ref.kind === 'bytes') {
-    yield ref.data;
-    return;
-  }
-  if (size === 0) return;
-  const start = ref.kind === 'spool' ? ref.offset : 0;
-  let seen = 0;
-  let fd: number;
-  try {
-    fd = openSync(ref.path, 'r');
-  } catch (e) {
-    throw ioError('cannot read', ref.path, e);
-  }
-  try {
-    while (seen < size) {
-      const want = Math.min(READ_CHUNK, size - seen);
-      const buf = scratch ? scratch.subarray(0, want) : Buffer.allocUnsafeSlow(want);
-      const n = readChunk(fd, buf, start + seen, ref.path);
-      if (n === 0) break;
-      seen += n;
-      yield n === buf.length ? buf : buf.subarray(0, n);
-    }
-  } finally {
-    closeSync(fd);
-  }
-  if (seen !== size) {
-    throw new OciasmError('IO', `${ref.path} (for /${name}) changed while building: expected ${size} bytes, read ${seen}`);
-  }
-}
-
-function readChunk(fd: number, buf: Buffer, position: number, file: string): number {
-  try {
-    return readSync(fd, buf, 0, buf.length, position);
-  } catch (e) {
-    throw ioError('cannot read', file, e);
-  }
-}
+/** Bytes per yielded chunk (a multiple of 512): also the most read from a file at once. */
+export const OUT_CHUNK = 1 << 20;
 
 function header(path: string, node: Node, mtime: number): TarHeader {
   const common = { path, mtime, size: 0 };
@@ -94,32 +60,145 @@ function header(path: string, node: Node, mtime: number): TarHeader {
   }
 }
 
+/** The output buffer and its fill level; flushing is the generator's job. */
+class Out {
+  pos = 0;
+  constructor(readonly buf: Buffer) {}
+  get room(): number {
+    return this.buf.length - this.pos;
+  }
+}
+
+/** Copies `bytes` into the output, yielding each time it fills. */
+function* put(out: Out, bytes: Uint8Array): Generator<Uint8Array> {
+  let off = 0;
+  while (off < bytes.length) {
+    if (out.room === 0) {
+      yield out.buf;
+      out.pos = 0;
+    }
+    const n = Math.min(out.room, bytes.length - off);
+    out.buf.set(bytes.subarray(off, off + n), out.pos);
+    out.pos += n;
+    off += n;
+  }
+}
+
+function readAt(fd: number, out: Out, want: number, position: number, file: string): number {
+  try {
+    return readSync(fd, out.buf, out.pos, want, position);
+  } catch (e) {
+    throw ioError('cannot read', file, e);
+  }
+}
+
+/** The content of a host or spool file, read into the output buffer; `size` bytes exactly or an error. */
+function* fileContent(out: Out, inode: Inode, name: string): Generator<Uint8Array> {
+  const ref = inode.content;
+  if (ref.kind === 'bytes') {
+    yield* put(out, ref.data);
+    return;
+  }
+  const size = inode.size;
+  const start = ref.kind === 'spool' ? ref.offset : 0;
+  let fd: number;
+  try {
+    fd = openSync(ref.path, 'r');
+  } catch (e) {
+    throw ioError('cannot read', ref.path, e);
+  }
+  let seen = 0;
+  try {
+    while (seen < size) {
+      if (out.room === 0) {
+        yield out.buf;
+        out.pos = 0;
+      }
+      const n = readAt(fd, out, Math.min(out.room, size - seen), start + seen, ref.path);
+      if (n === 0) break;
+      out.pos += n;
+      seen += n;
+    }
+  } finally {
+    closeSync(fd);
+  }
+  if (seen !== size) {
+    throw new OciasmError('IO', `${ref.path} (for /${name}) changed while building: expected ${size} bytes, read ${seen}`);
+  }
+}
+
+/** Writes one header: in place when plain, else through encodeHeader (PAX records, devices, validation errors). */
+function* entryHeader(
+  out: Out, t: HeaderTemplate | undefined, path: string, type: SimpleEntryType, meta: { mode: number; uid: number; gid: number; xattrs: Map<string, Buffer> },
+  size: number, linkname: string | undefined, slow: () => TarHeader,
+): Generator<Uint8Array> {
+  if (out.room === 0) {
+    yield out.buf;
+    out.pos = 0;
+  }
+  // out.pos is always a multiple of 512 here, and the buffer is too: a whole block fits.
+  if (t && meta.xattrs.size === 0 && writeSimpleHeader(out.buf, out.pos, t, path, type, meta.mode, meta.uid, meta.gid, size, linkname)) {
+    out.pos += 512;
+    return;
+  }
+  yield* put(out, encodeHeader(slow()));
+}
+
 /**
- * With `scratch` (at least READ_CHUNK bytes), file contents are read into it
- * and each content chunk is valid only until the next chunk is requested: for
- * consumers that hash or copy synchronously, it keeps the build from leaving
- * a trail of 1 MiB buffers for the garbage collector (docs/bench.md).
+ * With `buffer` (at least OUT_CHUNK bytes, a multiple of 512), the output is
+ * written into it; else one is allocated. Either way one buffer serves the
+ * whole layer.
  */
-export async function* tarOfTree(root: DirNode, mtime: number, stats: TarStats, scratch?: Buffer): AsyncGenerator<Uint8Array> {
+export async function* tarOfTree(root: DirNode, mtime: number, stats: TarStats, buffer?: Buffer): AsyncGenerator<Uint8Array> {
+  yield* tarOfTreeSync(root, mtime, stats, buffer);
+}
+
+/** The synchronous core of tarOfTree (exported for tests and benchmarks). */
+export function* tarOfTreeSync(root: DirNode, mtime: number, stats: TarStats, buffer?: Buffer): Generator<Uint8Array> {
+  const buf = buffer ? buffer.subarray(0, buffer.length - (buffer.length % 512)) : Buffer.allocUnsafeSlow(OUT_CHUNK);
+  if (buf.length === 0) throw new OciasmError('INTERNAL', 'tar output buffer is smaller than one block');
+  const out = new Out(buf);
+  const t = headerTemplate(mtime);
   const firstName = new Map<Inode, string>();
   for (const { path, node } of walkTree(root)) {
     stats.entries++;
-    if (node.kind === 'file') {
-      const linkTo = firstName.get(node.inode);
-      if (linkTo !== undefined) {
+    switch (node.kind) {
+      case 'file': {
         const i = node.inode;
-        yield encodeHeader({ path, type: 'hardlink', linkname: linkTo, mode: i.mode, uid: i.uid, gid: i.gid, mtime, size: 0 });
-        continue;
+        const linkTo = firstName.get(i);
+        if (linkTo !== undefined) {
+          yield* entryHeader(out, t, path, 'hardlink', hardlinkMeta(i), 0, linkTo,
+            () => ({ path, type: 'hardlink', linkname: linkTo, mode: i.mode, uid: i.uid, gid: i.gid, mtime, size: 0 }));
+          continue;
+        }
+        firstName.set(i, path);
+        stats.files++;
+        stats.contentBytes += i.size;
+        yield* entryHeader(out, t, path, 'file', i, i.size, undefined, () => header(path, node, mtime));
+        if (i.size > 0) {
+          yield* fileContent(out, i, path);
+          const pad = paddingLength(i.size);
+          // Content plus padding ends on a block boundary, and so does the buffer: the padding always fits.
+          out.buf.fill(0, out.pos, out.pos + pad);
+          out.pos += pad;
+        }
+        break;
       }
-      firstName.set(node.inode, path);
-      stats.files++;
-      stats.contentBytes += node.inode.size;
-    }
-    yield encodeHeader(header(path, node, mtime));
-    if (node.kind === 'file' && node.inode.size > 0) {
-      yield* readContent(node.inode.content, node.inode.size, path, scratch);
-      yield padding(node.inode.size);
+      case 'directory':
+        yield* entryHeader(out, t, path, 'directory', node, 0, undefined, () => header(path, node, mtime));
+        break;
+      case 'symlink':
+        yield* entryHeader(out, t, path, 'symlink', node, 0, node.target, () => header(path, node, mtime));
+        break;
+      default:
+        yield* put(out, encodeHeader(header(path, node, mtime)));
     }
   }
-  yield END_OF_ARCHIVE;
+  yield* put(out, END_OF_ARCHIVE);
+  if (out.pos > 0) yield out.buf.subarray(0, out.pos);
+}
+
+/** A hardlink's header carries no xattrs: the entry of its target has them. */
+function hardlinkMeta(i: Inode): { mode: number; uid: number; gid: number; xattrs: Map<string, Buffer> } {
+  return { mode: i.mode, uid: i.uid, gid: i.gid, xattrs: EMPTY_XATTRS };
 }

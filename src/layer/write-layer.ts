@@ -15,7 +15,7 @@ import type { CachedLayer, LayerCache } from '../cache/layer-cache.js';
 import { type Descriptor, type Digest, MediaType } from '../oci/types.js';
 import type { DirNode } from '../rootfs/tree.js';
 import { treeFingerprint } from './fingerprint.js';
-import { READ_CHUNK, type TarStats, tarOfTree } from './tar-of-tree.js';
+import { OUT_CHUNK, type TarStats, tarOfTree } from './tar-of-tree.js';
 
 export interface WrittenLayer {
   descriptor: Descriptor;
@@ -61,7 +61,7 @@ export async function writeLayer(
   const stats: TarStats = { entries: 0, files: 0, contentBytes: 0 };
   const diff = new HashingTap();
   // The hash tap and the gzip stream copy each chunk before asking for the next, so one read buffer serves the whole layer.
-  const scratch = Buffer.allocUnsafeSlow(READ_CHUNK);
+  const scratch = Buffer.allocUnsafeSlow(OUT_CHUNK);
   const compressed = gzip.compress(diff.tap(tarOfTree(root, mtime, stats, scratch)));
   const blob = await store.put(compressed);
   const layer: WrittenLayer = {

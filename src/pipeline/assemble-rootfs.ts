@@ -1,7 +1,7 @@
 /** Per platform: the base's layers squashed into a tree, then `files` and `paths` on top. */
 import { applyLayer } from '../base/apply-layer.js';
 import { OciasmError } from '../errors.js';
-import { layerEntries } from '../base/layer-stream.js';
+import { type InflateLimits, layerEntries } from '../base/layer-stream.js';
 import type { BaseImage } from '../base/source.js';
 import { Spool } from '../base/spool.js';
 import { imagePath } from '../rootfs/image-path.js';
@@ -16,7 +16,7 @@ export interface Rootfs {
   spool?: Spool;
 }
 
-export async function squashBase(base: BaseImage | undefined, onLayer?: (digest: string) => void): Promise<Rootfs> {
+export async function squashBase(base: BaseImage | undefined, onLayer?: (digest: string) => void, limits: InflateLimits = {}): Promise<Rootfs> {
   const root = newDir();
   if (!base || base.layers.length === 0) return { root };
   const spool = await Spool.create();
@@ -27,7 +27,7 @@ export async function squashBase(base: BaseImage | undefined, onLayer?: (digest:
     }
     for (const [i, layer] of base.layers.entries()) {
       onLayer?.(layer.digest);
-      await applyLayer(root, layerEntries(base.blobs, layer, diffIds[i]), spool, layer.digest);
+      await applyLayer(root, layerEntries(base.blobs, layer, diffIds[i], limits), spool, layer.digest);
     }
     await spool.close();
     return { root, spool };

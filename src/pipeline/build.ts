@@ -8,6 +8,7 @@ import path from 'node:path';
 import pLimit from 'p-limit';
 import { openBaseSource } from '../base/open-source.js';
 import type { BuildFile } from '../buildfile/types.js';
+import type { InflateLimits } from '../base/layer-stream.js';
 import { LayoutStore } from '../cas/layout-store.js';
 import { GZIP_FORMAT, createGzip, gzipSettingsKey } from '../codec/gzip/index.js';
 import { OciasmError } from '../errors.js';
@@ -19,7 +20,7 @@ import { type ImagePlan, planBuild } from '../plan/plan.js';
 import { buildPlatformWithStep, platformDescriptor, type PlatformCtx, type PlatformResult } from './platform.js';
 import { writeRefs } from './tags.js';
 import type { InBuildLookup } from '../base/in-build-source.js';
-import { inBuildBaseName } from '../plan/order.js';
+import { IN_BUILD_PREFIX } from '../plan/order.js';
 import { defaultCacheDir, ToolchainCache } from '../toolchain/cache.js';
 import { gitInfoIfUsed } from '../plan/git-info.js';
 import type { PushResult } from '../copy/push.js';
@@ -50,6 +51,10 @@ export interface BuildOptions {
   cacheDir?: string;
   /** `--no-layer-cache`: always tar and compress (default: reuse an unchanged layer's blob, docs/bench.md). */
   layerCache?: boolean;
+  /** `--max-layer-size`, `--max-inflate-ratio`: decompression-bomb limits for base layers (docs/security.md). */
+  limits?: InflateLimits;
+  /** `--lock-timeout`: how long to wait for another process's lock on the layout's index.json (docs/security.md). */
+  lockTimeoutMs?: number;
   /** Registry bases, `--push`, `--lock`, TLS and credentials (docs/registries.md). */
   registry?: RegistryCliOptions;
   /** `--sbom`, `--provenance`, `--sign KEY` (docs/supply-chain.md); `tool` names ociasm in SBOMs and provenance. */
@@ -96,7 +101,7 @@ async function openRegistrySession(bf: BuildFile, plans: ImagePlan[], opts: Buil
   const needed = !!opts.registry?.push || !!opts.registry?.lock || plans.some((p) => !LOCAL_BASE.test(p.spec.base));
   if (!needed) return undefined;
   const { BuildRegistrySession } = await import('./registry-session.js');
-  return BuildRegistrySession.open(bf, opts.registry, opts.env, opts.cacheDir ?? defaultCacheDir(opts.env));
+  return BuildRegistrySession.open(bf, plans, opts.registry, opts.env, opts.cacheDir ?? defaultCacheDir(opts.env));
 }
 
 export async function build(opts: BuildOptions): Promise<BuildResult> {
@@ -109,17 +114,20 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
     ...(opts.buildArgs ? { args: opts.buildArgs } : {}),
     ...(await gitInfoIfUsed(bf).then((git) => (git ? { git } : {}))),
   });
+  // Images are identified by NAME:TAG (their refName); an image: base is resolved to one by the plan.
   const results = new Map<string, Promise<ImageResult>>();
-  const inBuild: InBuildLookup = async (name) => {
-    const r = await results.get(name)!;
+  const inBuild: InBuildLookup = async (refName) => {
+    const r = await results.get(refName)!;
     return { refName: r.ref, index: r.index, store };
   };
   const supply = opts.supply;
   const attest = supply && (supply.sbom || supply.provenance || supply.signKey) ? await import('./attest-step.js') : undefined;
   const key = await attest?.loadBuildKey(supply, opts.env); // a wrong password fails before anything is built
   const registry = await openRegistrySession(bf, plans, opts);
-  const sources = new Map(plans.map((img) => [img.spec.name, openBaseSource(img.spec.base, bf.dir, `${img.where}`, inBuild, registry?.pull)]));
-  const store = await LayoutStore.open(opts.outDir, true).catch(async (e: unknown) => {
+  const baseOf = (img: ImagePlan) => (img.inBuildBase !== undefined ? `${IN_BUILD_PREFIX}${img.inBuildBase}` : img.spec.base);
+  const sources = new Map(plans.map((img) => [img.refName, openBaseSource(baseOf(img), bf.dir, `${img.where}`, inBuild, registry?.pull)]));
+  const lock = opts.lockTimeoutMs !== undefined ? { timeoutMs: opts.lockTimeoutMs } : {};
+  const store = await LayoutStore.open(opts.outDir, true, lock).catch(async (e: unknown) => {
     await registry?.close();
     throw e;
   });
@@ -136,14 +144,14 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
   try {
     // Images start in dependency order; one whose base is image:NAME waits for NAME (outside the job limit).
     const buildImage = async (image: ImagePlan): Promise<ImageResult> => {
-      const dep = inBuildBaseName(image.spec.base);
+      const dep = image.inBuildBase;
       if (dep !== undefined) {
         await results.get(dep)!.catch((e: unknown) => {
           throw new OciasmError('BASE_FAILED', `${image.where}: not built because its base image "${dep}" failed`, { cause: e });
         });
       }
       if (image.platforms[0]?.test && opts.skipTests) opts.reporter.emit({ type: 'warn', message: `${image.where}: self-check skipped (--skip-tests)` });
-      const source = sources.get(image.spec.name)!;
+      const source = sources.get(image.refName)!;
       // The first failing platform cancels the image's running steps and the ones not started.
       const abort = new AbortController();
       const settled = await Promise.allSettled(image.platforms.map((pp) => limit(async () => {
@@ -161,17 +169,17 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
       const indexBlob = await store.putBytes(jsonBytes(imageIndex(manifests, epoch, annotations)));
       return { name: image.spec.name, ref: image.refName, index: { mediaType: MediaType.ImageIndex, ...indexBlob }, platforms };
     };
-    for (const image of plans) results.set(image.spec.name, buildImage(image));
-    const built = await Promise.allSettled(plans.map((image) => results.get(image.spec.name)!));
+    for (const image of plans) results.set(image.refName, buildImage(image));
+    const built = await Promise.allSettled(plans.map((image) => results.get(image.refName)!));
     for (const r of built) {
       if (r.status === 'fulfilled') images.push(r.value);
       else failures.push(r.reason);
     }
-    if (images.length > 0) await writeRefs(store, images.map((i) => ({ refName: i.ref, descriptor: i.index })));
+    if (images.length > 0) await writeRefs(store, images.map((i) => ({ refName: i.ref, descriptor: i.index })), lock);
     if (attest && images.length > 0 && failures.length === 0) {
       opts.reporter.emit({ type: 'step', image: 'supply', message: 'attaching SBOMs, provenance and signatures' });
       artifacts = await attest.attachSupplyChain(store, bf, plans, images, supply!, key, {
-        epoch, args: { ...(bf.args ?? {}), ...(opts.buildArgs ?? {}) }, tool: supply!.tool ?? { name: 'ociasm', version: '0.0.0' },
+        epoch, args: { ...(bf.args ?? {}), ...(opts.buildArgs ?? {}) }, tool: supply!.tool ?? { name: 'ociasm', version: '0.0.0' }, lock,
       });
     }
   } finally {
@@ -183,8 +191,9 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
   let pushed: PushResult | undefined;
   let pushedArtifacts: PushedArtifact[] | undefined;
   try {
-    pushed = await registry?.afterBuild(images, store, opts.reporter);
-    if (pushed && artifacts) pushedArtifacts = await registry!.pushArtifacts(images, artifacts, opts.reporter);
+    const byRef = new Map(plans.map((p) => [p.refName, p]));
+    pushed = await registry?.afterBuild(images.map((i) => ({ ...i, plan: byRef.get(i.ref)! })), store, opts.reporter);
+    if (pushed && artifacts) pushedArtifacts = await registry!.pushArtifacts(images.map((i) => ({ ...i, plan: byRef.get(i.ref)! })), artifacts, opts.reporter);
   } finally {
     await registry?.close();
   }

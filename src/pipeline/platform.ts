@@ -64,7 +64,7 @@ async function buildPlatform(
   const step = (message: string) => ctx.reporter.emit({ type: 'step', image: image.spec.name, platform: p, message });
   step(`resolving base ${source.spec}`);
   const base = await source.resolve(plan.platform, image.spec.baseVariantFallback);
-  const rootfs = await squashBase(base, (d) => step(`applying base layer ${d.slice(7, 19)}`));
+  const rootfs = await squashBase(base, (d) => step(`applying base layer ${d.slice(7, 19)}`), ctx.opts.limits);
   try {
     step('injecting files');
     if (outputs) injectOutputs(rootfs.root, outputs, image.where);

@@ -4,27 +4,30 @@
  * the lock update and the push to every image's `push:` references.
  */
 import path from 'node:path';
-import type { BuildFile, ImageSpec } from '../buildfile/types.js';
-import { expandTemplate } from '../buildfile/template.js';
+import type { BuildFile } from '../buildfile/types.js';
 import { openBlobCache, PullThroughStore } from '../cache/blob-cache.js';
 import type { BlobStore } from '../cas/blob-store.js';
 import type { LayoutStore } from '../cas/layout-store.js';
-import { formatPlatform, parsePlatform, platformTag } from '../codec/platform.js';
-import { parseReference, type Reference } from '../codec/reference.js';
 import { pushImages, type PushRequest, type PushResult } from '../copy/push.js';
-import { OciasmError } from '../errors.js';
 import type { Descriptor, Digest } from '../oci/types.js';
 import type { PullContext } from '../base/registry-source.js';
+import type { ImagePlan } from '../plan/plan.js';
 import type { Reporter } from '../report/reporter.js';
 import type { Artifact } from '../supply/artifact.js';
 import type { PushedArtifact } from '../supply/registry-referrers.js';
 import { lockPath, readLock, writeLock } from '../registry/lock.js';
+import type { NetworkLimits } from '../registry/limits.js';
 import { Registries, type RegistryOptions } from '../registry/registries.js';
 
 export interface RegistryCliOptions {
   insecureRegistries?: string[];
   caFiles?: string[];
-  creds?: string;
+  /** `--creds`, repeatable: `USER:PASS` (push registries) or `HOST[:PORT]=USER:PASS`. */
+  creds?: string | string[];
+  /** Warnings from the registry client (a token realm on another host). */
+  warn?: (message: string) => void;
+  /** Size caps, deadlines and stall limits (docs/security.md); `--request-timeout` sets `requestTimeoutMs`. */
+  limits?: Partial<NetworkLimits>;
   /** `--push`: push every built image to its `push:` references. */
   push?: boolean;
   /** `--lock`: resolve registry bases afresh and rewrite ociasm.lock. */
@@ -37,41 +40,17 @@ export interface RegistryCliOptions {
   cacheDir?: string;
 }
 
-/** What a build hands over after it succeeded. */
+/** What a build hands over after it succeeded: the image as built and its plan (push targets, platform tags). */
 export interface BuiltImage {
-  name: string;
   index: Descriptor;
   platforms: { platform: string; manifest: Descriptor }[];
+  plan: ImagePlan;
 }
 
-function expand(text: string, vars: Record<string, string>, where: string): string {
-  return expandTemplate(text, vars, where);
-}
-
-export function pushTargets(spec: ImageSpec, where: string): Reference[] {
-  return (spec.push ?? []).map((text, i) => {
-    const at = `${where}: push[${i}]`;
-    try {
-      return parseReference(expand(text, { name: spec.name, tag: spec.tag }, at));
-    } catch (e) {
-      throw new OciasmError('BUILDFILE_INVALID', `${at}: ${(e as Error).message}`);
-    }
-  });
-}
-
-function platformTagsFor(spec: ImageSpec, img: BuiltImage, where: string): { digest: Digest; tag: string }[] {
-  if (!spec.platformTags) return [];
-  return img.platforms.map((p) => {
-    const pl = parsePlatform(p.platform);
-    const vars = {
-      name: spec.name, tag: spec.tag, os: pl.os, arch: pl.architecture, variant: pl.variant ?? '',
-      platform: formatPlatform(pl), platformTag: platformTag(pl),
-    };
-    const tag = expand(spec.platformTags!, vars, `${where}: platformTags`);
-    if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(tag)) {
-      throw new OciasmError('BUILDFILE_INVALID', `${where}: platformTags: "${tag}" (for ${p.platform}) is not a valid tag`);
-    }
-    return { digest: p.manifest.digest, tag };
+function platformTagsFor(img: BuiltImage): { digest: Digest; tag: string }[] {
+  return img.platforms.flatMap((p, i) => {
+    const tag = img.plan.platforms[i]?.pushTag;
+    return tag === undefined ? [] : [{ digest: p.manifest.digest, tag }];
   });
 }
 
@@ -82,7 +61,6 @@ export class BuildRegistrySession {
   private cache?: Promise<LayoutStore>;
 
   private constructor(
-    private readonly bf: BuildFile,
     private readonly opts: RegistryCliOptions,
     private readonly lockFile: string,
     private readonly pins: Record<string, Digest> | undefined,
@@ -99,10 +77,10 @@ export class BuildRegistrySession {
     };
   }
 
-  static async open(bf: BuildFile, opts: RegistryCliOptions = {}, env: NodeJS.ProcessEnv, buildCacheDir: string): Promise<BuildRegistrySession> {
-    const pushRegistries = opts.push
-      ? bf.images.flatMap((spec) => pushTargets(spec, `${bf.file}: image "${spec.name}"`).map((r) => r.registry))
-      : [];
+  static async open(
+    bf: BuildFile, plans: readonly ImagePlan[], opts: RegistryCliOptions = {}, env: NodeJS.ProcessEnv, buildCacheDir: string,
+  ): Promise<BuildRegistrySession> {
+    const pushRegistries = opts.push ? [...new Set(plans.flatMap((p) => p.push.map((r) => r.registry)))] : [];
     const lockFile = lockPath(bf.dir);
     const pins = await readLock(lockFile);
     const registryOptions: RegistryOptions = {
@@ -112,8 +90,10 @@ export class BuildRegistrySession {
       ...(opts.creds ? { creds: opts.creds } : {}),
       ...(opts.maxChunkSize ? { maxChunkSize: opts.maxChunkSize } : {}),
       ...(opts.debug ? { debug: opts.debug } : {}),
+      ...(opts.warn ? { warn: opts.warn } : {}),
+      ...(opts.limits ? { limits: opts.limits } : {}),
     };
-    return new BuildRegistrySession(bf, opts, lockFile, pins, registryOptions, opts.cacheDir ?? path.join(buildCacheDir, 'registry'));
+    return new BuildRegistrySession(opts, lockFile, pins, registryOptions, opts.cacheDir ?? path.join(buildCacheDir, 'registry'));
   }
 
   /** After a successful build: rewrite the lock when asked, then push when asked. */
@@ -122,14 +102,12 @@ export class BuildRegistrySession {
     if (!this.opts.push) return undefined;
     const requests: PushRequest[] = [];
     for (const img of images) {
-      const spec = this.bf.images.find((s) => s.name === img.name)!;
-      const where = `${this.bf.file}: image "${spec.name}"`;
-      const targets = pushTargets(spec, where);
+      const targets = img.plan.push;
       if (targets.length === 0) {
-        reporter.emit({ type: 'warn', message: `${where}: --push given but the image has no push: references` });
+        reporter.emit({ type: 'warn', message: `${img.plan.where}: --push given but the image has no push: references` });
         continue;
       }
-      requests.push({ source: store, root: img.index, targets, platformTags: platformTagsFor(spec, img, where) });
+      requests.push({ source: store, root: img.index, targets, platformTags: platformTagsFor(img) });
     }
     const result = await pushImages(this.registries, requests, {
       jobs: this.opts.jobs ?? 4,
@@ -144,15 +122,13 @@ export class BuildRegistrySession {
     const { pushArtifact } = await import('../supply/registry-referrers.js');
     const out: PushedArtifact[] = [];
     for (const img of images) {
-      const list = artifacts.get(img.name) ?? [];
+      const list = artifacts.get(img.plan.refName) ?? [];
       if (list.length === 0) continue;
-      const spec = this.bf.images.find((s) => s.name === img.name)!;
-      const repos = new Map<string, Reference>();
-      for (const t of pushTargets(spec, `${this.bf.file}: image "${spec.name}"`)) repos.set(`${t.registry}/${t.repository}`, t);
+      const repos = new Map(img.plan.push.map((t) => [`${t.registry}/${t.repository}`, t]));
       for (const [label, t] of repos) {
         const repo = this.registries.repository(t.registry, t.repository);
         for (const a of list) out.push(await pushArtifact(repo, a));
-        reporter.emit({ type: 'line', text: `pushed ${list.length} referrers of ${img.name} to ${label}` });
+        reporter.emit({ type: 'line', text: `pushed ${list.length} referrers of ${img.plan.refName} to ${label}` });
       }
     }
     return out;

@@ -55,7 +55,7 @@ export function planBuildStep(bf: BuildFile, spec: ImageSpec, step: BuildStep, p
   const at = `${where}: build`;
   const env = expandAll({ ...step.env, ...platformEnvFor(spec, step, p, where) }, v, `${at}.env (${formatPlatform(p)})`);
   return {
-    run: expandAll(step.run, v, `${at}.run`),
+    run: expandAll(step.run, v, `${at}.run`, { strict: false }),
     dir: path.resolve(bf.dir, expandAll(step.dir ?? '.', v, `${at}.dir`)),
     env,
     inputs: expandAll(step.inputs, v, `${at}.inputs`),

@@ -6,12 +6,15 @@ import path from 'node:path';
 import type { Accounts, BuildFile, FilesEntry, ImageSpec, PathEntry } from '../buildfile/types.js';
 import { expandTemplate, type TemplateVars } from '../buildfile/template.js';
 import { formatPlatform, parsePlatform, platformTag, samePlatform } from '../codec/platform.js';
+import { parseReference, type Reference } from '../codec/reference.js';
 import { OciasmError } from '../errors.js';
 import type { RuntimeSpec } from '../image/assemble.js';
 import type { Platform } from '../oci/types.js';
 import { planBuildStep, type PlannedBuildStep } from './build-step.js';
 import type { GitInfo } from './git-info.js';
 import { orderImages } from './order.js';
+
+const TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
 
 export interface PlatformPlan {
   platform: Platform;
@@ -25,13 +28,22 @@ export interface PlatformPlan {
   build?: PlannedBuildStep;
   /** The self-check argv; `{{rootfs}}` and `{{qemu}}` are filled when it runs. */
   test?: string[];
+  /** `platformTags:` expanded for this platform: the tag its manifest also gets in every push repository. */
+  pushTag?: string;
 }
 
 export interface ImagePlan {
   spec: ImageSpec;
   /** `file: image "name"` — the prefix of every message about this image. */
   where: string;
+  /** `NAME:TAG` with the tag expanded: the image's identity and its layout ref. */
   refName: string;
+  /** The tag, expanded. */
+  tag: string;
+  /** The refName of the image it builds on (`base: image:NAME[:TAG]`). */
+  inBuildBase?: string;
+  /** `push:` expanded and parsed: where `--push` sends the image. */
+  push: Reference[];
   platforms: PlatformPlan[];
 }
 
@@ -52,24 +64,50 @@ function goArm(p: Platform): string {
   return v === '8' ? '7' : v;
 }
 
-/** The tag with the platform-independent templates expanded: {{args.NAME}}, {{git.*}}, {{sourceDateEpoch}}, {{name}}. */
-function imageTag(bf: BuildFile, spec: ImageSpec, opts: PlanOptions, where: string): string {
-  if (!spec.tag.includes('{{')) return spec.tag;
+/** The platform-independent variables: name, the epoch, git, and the args that need no platform variable. */
+function imageVars(bf: BuildFile, spec: ImageSpec, opts: PlanOptions): Record<string, string> {
   const vars: Record<string, string> = {
     name: spec.name, sourceDateEpoch: String(opts.epoch ?? bf.sourceDateEpoch ?? 0),
     'git.commit': opts.git?.commit ?? '', 'git.branch': opts.git?.branch ?? '', 'git.tag': opts.git?.tag ?? '',
   };
-  for (const [k, v] of Object.entries({ ...bf.args, ...spec.args, ...opts.args })) vars[`args.${k}`] = v;
-  const tag = expandTemplate(spec.tag, vars, `${where}: tag`);
-  if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(tag)) {
+  const base = { ...vars };
+  for (const [k, v] of Object.entries({ ...bf.args, ...spec.args, ...opts.args })) {
+    try {
+      vars[`args.${k}`] = expandTemplate(v, base, '');
+    } catch {
+      // uses a platform variable: not available to tag and push
+    }
+  }
+  return vars;
+}
+
+/** The tag with the platform-independent templates expanded: {{args.NAME}}, {{git.*}}, {{sourceDateEpoch}}, {{name}}. */
+function imageTag(bf: BuildFile, spec: ImageSpec, opts: PlanOptions, where: string): string {
+  if (!spec.tag.includes('{{')) return spec.tag;
+  const tag = expandTemplate(spec.tag, imageVars(bf, spec, opts), `${where}: tag`);
+  if (!TAG.test(tag)) {
     throw new OciasmError('BUILDFILE_INVALID', `${where}: tag "${spec.tag}" gives "${tag}", which is not a valid tag`);
   }
   return tag;
 }
 
-function templateVars(bf: BuildFile, spec: ImageSpec, p: Platform, opts: PlanOptions, where: string): TemplateVars {
+/** `push:` with {{name}}, {{tag}} (expanded), {{args.*}}, {{git.*}}, {{sourceDateEpoch}}; each must be a reference. */
+function pushTargets(bf: BuildFile, spec: ImageSpec, tag: string, opts: PlanOptions, where: string): Reference[] {
+  const vars = { ...imageVars(bf, spec, opts), tag };
+  return (spec.push ?? []).map((text, i) => {
+    const at = `${where}: push[${i}]`;
+    const ref = expandTemplate(text, vars, at);
+    try {
+      return parseReference(ref);
+    } catch (e) {
+      throw new OciasmError('BUILDFILE_INVALID', `${at}: "${text}" gives ${(e as Error).message.replace(/^bad image reference /, 'the bad reference ')}`, { cause: e });
+    }
+  });
+}
+
+function templateVars(bf: BuildFile, spec: ImageSpec, tag: string, p: Platform, opts: PlanOptions, where: string): TemplateVars {
   const vars: Record<string, string> = {
-    name: spec.name, tag: imageTag(bf, spec, opts, where), os: p.os, arch: p.architecture, variant: p.variant ?? '',
+    name: spec.name, tag, os: p.os, arch: p.architecture, variant: p.variant ?? '',
     platform: formatPlatform(p), platformTag: platformTag(p), goarch: p.architecture, goarm: goArm(p),
     sourceDateEpoch: String(opts.epoch ?? bf.sourceDateEpoch ?? 0),
     'git.commit': opts.git?.commit ?? '', 'git.branch': opts.git?.branch ?? '', 'git.tag': opts.git?.tag ?? '',
@@ -88,11 +126,12 @@ function checkBuildArgs(bf: BuildFile, args: Record<string, string> | undefined)
   }
 }
 
-export function expandAll<T>(value: T, vars: TemplateVars, where: string): T {
-  if (typeof value === 'string') return expandTemplate(value, vars, where) as T;
-  if (Array.isArray(value)) return value.map((v, i) => expandAll(v, vars, `${where}[${i}]`)) as T;
+/** Expands every string in `value`; `strict: false` keeps other brace syntax (argv, file contents). */
+export function expandAll<T>(value: T, vars: TemplateVars, where: string, opts: { strict?: boolean } = {}): T {
+  if (typeof value === 'string') return expandTemplate(value, vars, where, opts) as T;
+  if (Array.isArray(value)) return value.map((v, i) => expandAll(v, vars, `${where}[${i}]`, opts)) as T;
   if (value && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, expandAll(v, vars, `${where}.${k}`)])) as T;
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, expandAll(v, vars, `${where}.${k}`, opts)])) as T;
   }
   return value;
 }
@@ -117,9 +156,14 @@ function platformsOf(spec: ImageSpec, where: string): Platform[] {
 export function planBuild(bf: BuildFile, opts: PlanOptions = {}): ImagePlan[] {
   checkBuildArgs(bf, opts.args);
   const filter = (opts.platforms ?? []).map((t) => parsePlatform(t));
+  const names = new Map<string, number>();
+  for (const i of bf.images) names.set(i.name, (names.get(i.name) ?? 0) + 1);
+  const whereOf = (spec: ImageSpec) => `${bf.file}: image "${names.get(spec.name)! > 1 ? `${spec.name}:${spec.tag}` : spec.name}"`;
+  const tags = bf.images.map((spec) => imageTag(bf, spec, opts, whereOf(spec)));
   const plans: ImagePlan[] = [];
-  for (const spec of orderImages(bf, opts.images ?? [])) {
-    const where = `${bf.file}: image "${spec.name}"`;
+  for (const img of orderImages(bf, opts.images ?? [], tags)) {
+    const { spec, tag } = img;
+    const where = whereOf(spec);
     let platforms = platformsOf(spec, where);
     if (filter.length > 0) {
       platforms = platforms.filter((p) => filter.some((f) => samePlatform(f, p)));
@@ -130,15 +174,23 @@ export function planBuild(bf: BuildFile, opts: PlanOptions = {}): ImagePlan[] {
     plans.push({
       spec,
       where,
-      refName: `${spec.name}:${imageTag(bf, spec, opts, where)}`,
-      platforms: platforms.map((p) => platformPlan(bf, spec, p, where, opts)),
+      refName: img.key,
+      tag,
+      ...(img.inBuildBase !== undefined ? { inBuildBase: img.inBuildBase } : {}),
+      push: pushTargets(bf, spec, tag, opts, where),
+      platforms: platforms.map((p) => platformPlan(bf, spec, tag, p, where, opts)),
     });
+    const pushTags = plans[plans.length - 1]!.platforms.map((p) => p.pushTag);
+    const twice = pushTags.find((t, i) => t !== undefined && pushTags.indexOf(t) !== i);
+    if (twice !== undefined) {
+      throw new OciasmError('BUILDFILE_INVALID', `${where}: platformTags: "${spec.platformTags}" gives "${twice}" for two platforms; use {{platformTag}}`);
+    }
   }
   return plans;
 }
 
-function platformPlan(bf: BuildFile, spec: ImageSpec, p: Platform, where: string, opts: PlanOptions): PlatformPlan {
-  const vars = templateVars(bf, spec, p, opts, where);
+function platformPlan(bf: BuildFile, spec: ImageSpec, tag: string, p: Platform, where: string, opts: PlanOptions): PlatformPlan {
+  const vars = templateVars(bf, spec, tag, p, opts, where);
   const files = expandAll(spec.files, vars, `${where}: files`).map((f) => ({
     ...f,
     src: path.resolve(bf.dir, f.src) + (f.src.endsWith('/') ? '/' : ''),
@@ -158,12 +210,21 @@ function platformPlan(bf: BuildFile, spec: ImageSpec, p: Platform, where: string
   const plan: PlatformPlan = {
     platform: p,
     files,
-    paths: expandAll(spec.paths, vars, `${where}: paths`),
+    paths: spec.paths.map((e, i) => {
+      const { content, ...rest } = e;
+      const at = `${where}: paths[${i}]`;
+      return { ...expandAll(rest, vars, at), ...(content !== undefined ? { content: expandTemplate(content, vars, `${at}.content`, { strict: false }) } : {}) };
+    }),
     runtime,
     annotations: expandAll(spec.annotations, vars, `${where}: annotations`),
   };
   if (spec.accounts) plan.accounts = expandAll(spec.accounts, vars, `${where}: accounts`);
   if (spec.build) plan.build = planBuildStep(bf, spec, spec.build, p, vars, where);
-  if (spec.test) plan.test = expandAll(spec.test, { ...vars, rootfs: '{{rootfs}}', qemu: '{{qemu}}' }, `${where}: test`);
+  if (spec.test) plan.test = expandAll(spec.test, { ...vars, rootfs: '{{rootfs}}', qemu: '{{qemu}}' }, `${where}: test`, { strict: false });
+  if (spec.platformTags !== undefined) {
+    const t = expandTemplate(spec.platformTags, vars, `${where}: platformTags`);
+    if (!TAG.test(t)) throw new OciasmError('BUILDFILE_INVALID', `${where}: platformTags: "${spec.platformTags}" gives "${t}" for ${formatPlatform(p)}, which is not a valid tag`);
+    plan.pushTag = t;
+  }
   return plan;
 }

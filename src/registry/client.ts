@@ -1,17 +1,28 @@
 /**
- * One registry's HTTP client: keep-alive undici requests, authorization on
- * demand (a 401 teaches the challenge; a second 401 asking for more scope
- * fetches a wider token), redirects followed without credentials, and bounded
- * retries with backoff and jitter on 408/429/5xx and dropped connections.
+ * One registry's HTTP client: every request (API calls, blobs, uploads and,
+ * without the auth handler, token requests) goes through one middleware
+ * chain (http.ts):
+ *
+ *   retry (injected clock) → auth → deadline → redirects → limits → debug → send
+ *
+ * The client turns a `RegistryRequest` (a `/v2/…` path or an absolute upload
+ * URL) into the chain's request with the limits of docs/security.md, wraps
+ * connection errors as REGISTRY_UNREACHABLE, and redacts every secret it
+ * sent from any text of the registry's it quotes.
  */
-import { Readable } from 'node:stream';
-import type { Dispatcher } from 'undici';
 import { OciasmError } from '../errors.js';
 import { RegistryAuth } from './auth.js';
-import { parseChallenges } from './challenge.js';
 import type { CredentialStore } from './credentials.js';
-import { backoffDelay, DEFAULT_RETRY, isRetryableError, isRetryableStatus, parseRetryAfter, type RetryPolicy, sleep } from './retry.js';
+import {
+  type Body, compose, deadline, debugLog, type Handler, header, type HttpRequest, type HttpResponse, limits, redirects,
+  type ResponseLimit, send,
+} from './http.js';
+import { type Clock, DEFAULT_RETRY, isRetryableStatus, type RetryControl, retryLayer, type RetryPolicy, SYSTEM_CLOCK } from './retry.js';
 import type { Transport } from './transport.js';
+import { DEFAULT_LIMITS, type NetworkLimits, transferDeadline } from './limits.js';
+
+export { header };
+export type { Body };
 
 export interface ClientOptions {
   transport: Transport;
@@ -19,10 +30,13 @@ export interface ClientOptions {
   retry?: RetryPolicy;
   /** Request lines for --debug: method, URL and status only, never headers. */
   debug?: (message: string) => void;
+  /** Warnings (a token realm on another host) for the reporter. */
+  warn?: (message: string) => void;
   random?: () => number;
+  /** Time for the retry handler (tests pass a fake one). */
+  clock?: Clock;
+  limits?: Partial<NetworkLimits>;
 }
-
-export type Body = Buffer | string | AsyncIterable<Uint8Array> | null;
 
 export interface RegistryRequest {
   method: string;
@@ -34,26 +48,28 @@ export interface RegistryRequest {
   headers?: Record<string, string>;
   /** Called for each attempt, so a streamed body can be recreated. */
   body?: () => Body;
-  /** false: one attempt; the caller recovers (chunked uploads resume instead). */
-  retry?: boolean;
+  /** false: one attempt; a RetryControl: a shared budget and a resume (uploads). Default: replay. */
+  retry?: boolean | RetryControl;
+  /** A cap on the 2xx body, which is read into memory. */
+  limit?: ResponseLimit;
+  /** A blob's descriptor size: the body must be exactly this long (and gets a deadline for its transfer). */
+  size?: number;
+  signal?: AbortSignal;
 }
 
-export interface RegistryResponse {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  body: Dispatcher.ResponseData['body'];
-  url: URL;
-}
+export type RegistryResponse = HttpResponse;
 
-export function header(res: { headers: RegistryResponse['headers'] }, name: string): string | undefined {
-  const v = res.headers[name.toLowerCase()];
-  return Array.isArray(v) ? v[0] : v;
+/** Printable text of a server's: control characters escaped, at most `max` characters. */
+export function printable(text: string, max: number): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[\x00-\x1f\x7f-\x9f]/g, (c) => (c === '\n' || c === '\t' ? ' ' : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`)).slice(0, max);
 }
 
 export class RegistryClient {
   readonly auth: RegistryAuth;
-  private readonly retry: RetryPolicy;
-  private readonly random: () => number;
+  readonly limits: NetworkLimits;
+  private readonly chain: Handler;
+  private readonly secrets = new Set<string>();
 
   /** A --debug line (never headers or secrets). */
   debugLine(message: string): void {
@@ -61,9 +77,24 @@ export class RegistryClient {
   }
 
   constructor(readonly registry: string, private readonly opts: ClientOptions) {
-    this.auth = new RegistryAuth(registry, opts.credentials, opts.transport);
-    this.retry = opts.retry ?? DEFAULT_RETRY;
-    this.random = opts.random ?? Math.random;
+    this.limits = { ...DEFAULT_LIMITS, ...opts.limits };
+    const clock = opts.clock ?? SYSTEM_CLOCK;
+    const retry = retryLayer({
+      policy: opts.retry ?? DEFAULT_RETRY, clock, random: opts.random ?? Math.random, ...(opts.debug ? { debug: opts.debug } : {}),
+    });
+    const lower = [deadline(registry), redirects(registry), limits(registry), debugLog(opts.debug)];
+    const terminal = send(opts.transport);
+    this.auth = new RegistryAuth(registry, opts.credentials, {
+      send: compose([retry, ...lower], terminal),
+      isInsecure: (host) => opts.transport.isInsecure(host),
+      origin: async () => new URL((await opts.transport.endpoint(registry)).baseUrl).origin,
+      now: () => clock.now(),
+      maxTokenBytes: this.limits.maxTokenBytes,
+      tokenDeadlineMs: this.limits.requestTimeoutMs,
+      remember: (s) => { if (s.length >= 4) this.secrets.add(s); },
+      ...(opts.warn ? { warn: opts.warn } : {}),
+    });
+    this.chain = compose([retry, this.auth.layer(), ...lower], terminal);
   }
 
   async url(path: string): Promise<URL> {
@@ -71,89 +102,55 @@ export class RegistryClient {
     return new URL(path, ep.baseUrl);
   }
 
+  /** The chain's request for a registry request: URL, limits and the total deadline. */
+  private async toHttp(req: RegistryRequest): Promise<HttpRequest> {
+    const sent = Number(req.headers?.['content-length'] ?? 0) || 0;
+    const { retry, path: _path, ...rest } = req;
+    return {
+      ...rest,
+      url: await this.url(req.path),
+      headers: { ...req.headers },
+      retry: retry === false ? false : retry === true || retry === undefined ? {} : retry,
+      deadlineMs: transferDeadline(this.limits, Math.max(sent, req.size ?? 0), req.method === 'GET' && req.size === undefined && req.limit === undefined),
+    };
+  }
+
+  /** Builds a chain request (for a retry `resume` that must return one). */
+  prepare(req: RegistryRequest): Promise<HttpRequest> {
+    return this.toHttp(req);
+  }
+
   async request(req: RegistryRequest): Promise<RegistryResponse> {
-    let scopes = req.scopes;
-    let authRounds = 0;
-    const attempts = req.retry === false ? 1 : this.retry.attempts;
-    for (let attempt = 1; ; attempt++) {
-      let res: RegistryResponse;
-      try {
-        res = await this.once(req, scopes);
-      } catch (e) {
-        if (e instanceof OciasmError || !isRetryableError(e) || attempt >= attempts) throw this.wrap(e, req);
-        const wait = backoffDelay(attempt, this.retry, this.random);
-        this.opts.debug?.(`${req.method} ${req.what}: ${(e as Error).message}; retrying in ${wait} ms`);
-        await sleep(wait);
-        continue;
-      }
-      if (res.status === 401) {
-        await res.body.dump();
-        const challenges = parseChallenges(header(res, 'www-authenticate'));
-        if (++authRounds > 2 || (this.auth.known && authRounds > 1 && challenges.every((c) => c.scheme !== 'bearer'))) {
-          throw this.auth.authError(scopes, await this.opts.credentials.get(this.registry), `${req.method} ${req.what} answered 401`);
-        }
-        if (authRounds > 1) this.auth.forget(scopes);
-        scopes = this.auth.onUnauthorized(challenges, scopes);
-        attempt--;
-        continue;
-      }
-      if (res.status === 403 && this.auth.known) {
-        await res.body.dump();
-        throw this.auth.authError(scopes, await this.opts.credentials.get(this.registry), `${req.method} ${req.what} answered 403`);
-      }
-      if (isRetryableStatus(res.status) && attempt < attempts) {
-        await res.body.dump();
-        const wait = backoffDelay(attempt, this.retry, this.random, parseRetryAfter(header(res, 'retry-after'), Date.now()));
-        this.opts.debug?.(`${req.method} ${req.what}: ${res.status}; retrying in ${wait} ms`);
-        await sleep(wait);
-        continue;
-      }
-      return res;
+    try {
+      return await this.chain(await this.toHttp(req));
+    } catch (e) {
+      throw this.wrap(e, req);
     }
   }
 
-  private wrap(e: unknown, req: RegistryRequest): OciasmError {
+  private wrap(e: unknown, req: Pick<RegistryRequest, 'method' | 'what'>): OciasmError {
     if (e instanceof OciasmError) return e;
-    return new OciasmError('REGISTRY_UNREACHABLE', `${this.registry}: ${req.method} ${req.what} failed: ${(e as Error).message}`, { cause: e });
+    return new OciasmError('REGISTRY_UNREACHABLE', `${this.registry}: ${req.method} ${req.what} failed: ${this.redact((e as Error).message)}`, { cause: e });
   }
 
-  private async once(req: RegistryRequest, scopes: string[]): Promise<RegistryResponse> {
-    let url = await this.url(req.path);
-    const headers: Record<string, string> = { ...req.headers };
-    const auth = await this.auth.header(scopes);
-    if (auth) headers.authorization = auth;
-    let body = req.body?.() ?? null;
-    for (let hop = 0; ; hop++) {
-      const dispatcher = this.opts.transport.dispatcherFor(url);
-      const res = await dispatcher.request({
-        origin: url.origin, path: url.pathname + url.search, method: req.method as Dispatcher.HttpMethod, headers,
-        body: body === null || typeof body === 'string' || Buffer.isBuffer(body) ? body : Readable.from(body),
-      });
-      this.opts.debug?.(`${req.method} ${url.origin}${url.pathname} -> ${res.statusCode}`);
-      const location = res.headers.location;
-      if ([301, 302, 303, 307, 308].includes(res.statusCode) && location && (req.method === 'GET' || req.method === 'HEAD') && hop < 5) {
-        await res.body.dump();
-        const next = new URL(String(location), url);
-        if (next.origin !== url.origin) delete headers.authorization;
-        url = next;
-        body = null;
-        continue;
-      }
-      return { status: res.statusCode, headers: res.headers, body: res.body, url };
-    }
+  /** Replaces every secret sent so far (passwords, base64 credentials, tokens) in text the registry gave us. */
+  redact(text: string): string {
+    let out = text;
+    for (const s of this.secrets) out = out.split(s).join('[redacted]');
+    return out;
   }
 
-  /** A clear error for an unexpected status, with the registry's own error text. */
+  /** A clear error for an unexpected status, with the registry's own error text (at most 64 KiB read, 200 characters quoted). */
   async unexpected(res: RegistryResponse, req: Pick<RegistryRequest, 'method' | 'what'>): Promise<OciasmError> {
-    const text = (await res.body.text().catch(() => '')).slice(0, 500);
+    const text = this.redact(await res.body.head(this.limits.maxErrorBodyBytes));
     let detail = '';
     try {
       const doc = JSON.parse(text) as { errors?: { code?: string; message?: string }[] };
-      detail = (doc.errors ?? []).map((x) => `${x.code}: ${x.message}`).join('; ');
+      detail = (Array.isArray(doc.errors) ? doc.errors : []).slice(0, 5).map((x) => `${x?.code}: ${x?.message}`).join('; ');
     } catch {
-      detail = text.replace(/\s+/g, ' ').trim().slice(0, 200);
+      detail = text.replace(/\s+/g, ' ').trim();
     }
     const code = isRetryableStatus(res.status) ? 'giving up after retries; ' : '';
-    return new OciasmError('REGISTRY_ERROR', `${this.registry}: ${req.method} ${req.what} answered ${res.status} (${code}${detail || 'no detail'})`);
+    return new OciasmError('REGISTRY_ERROR', `${this.registry}: ${req.method} ${req.what} answered ${res.status} (${code}${printable(detail, 300) || 'no detail'})`);
   }
 }

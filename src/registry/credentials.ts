@@ -1,7 +1,8 @@
 /**
  * Credentials as Docker and Podman users already have them, looked up per
  * registry in this order:
- * 1. `--creds [HOST=]USER:PASS`, then `OCIASM_USERNAME`/`OCIASM_PASSWORD`
+ * 1. `--creds [HOST[:PORT]=]USER:PASS` (repeatable: one HOST= per registry,
+ *    at most one without), then `OCIASM_USERNAME`/`OCIASM_PASSWORD`
  *    (without HOST=, for the registries pushed to only);
  * 2. `$REGISTRY_AUTH_FILE`, then Podman's `$XDG_RUNTIME_DIR/containers/auth.json`
  *    and `$XDG_CONFIG_HOME/containers/auth.json`;
@@ -15,7 +16,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import { DOCKER_HUB } from '../codec/reference.js';
-import { OciasmError } from '../errors.js';
+import { OciasmError, parseJsonText } from '../errors.js';
 
 export interface Credentials {
   username?: string;
@@ -27,8 +28,8 @@ export interface Credentials {
 }
 
 export interface CredentialOptions {
-  /** `--creds` as given: `USER:PASS` or `HOST=USER:PASS`. */
-  creds?: string;
+  /** `--creds` as given, once or repeated: `USER:PASS` or `HOST[:PORT]=USER:PASS`. */
+  creds?: string | string[];
   /** Registries that plain `--creds` and OCIASM_USERNAME apply to (the push destinations). */
   pushRegistries?: string[];
   env: NodeJS.ProcessEnv;
@@ -47,9 +48,9 @@ function keysFor(registry: string): (key: string) => boolean {
   return (k) => keyHost(k) === r;
 }
 
-function splitUserPass(text: string, source: string): Credentials {
+function splitUserPass(text: string, where: string, source = where): Credentials {
   const colon = text.indexOf(':');
-  if (colon <= 0) throw new OciasmError('CREDENTIALS_INVALID', `${source}: expected USER:PASSWORD`);
+  if (colon <= 0) throw new OciasmError('CREDENTIALS_INVALID', `${where}: expected USER:PASSWORD`);
   return { username: text.slice(0, colon), password: text.slice(colon + 1), source };
 }
 
@@ -60,11 +61,8 @@ async function readJson(file: string): Promise<Record<string, any> | undefined> 
   } catch {
     return undefined;
   }
-  try {
-    return JSON.parse(text);
-  } catch (e) {
-    throw new OciasmError('CREDENTIALS_INVALID', `${file}: not valid JSON (${(e as Error).message})`);
-  }
+  // The message never quotes the text: it holds base64 user:password.
+  return parseJsonText(text, file, 'CREDENTIALS_INVALID') as Record<string, any>;
 }
 
 function fromAuthEntry(entry: Record<string, unknown> | undefined, source: string): Credentials | undefined {
@@ -108,9 +106,48 @@ async function runHelper(helper: string, registry: string, source: string, env: 
     : { username: parsed.Username ?? '', password: parsed.Secret, source };
 }
 
+/** A `HOST[:PORT]=` prefix: a host name, an IPv4 address or a bracketed IPv6 address, an optional port. */
+const HOST_PREFIX = /^((?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?)=/;
+
+export interface ParsedCreds {
+  /** `--creds USER:PASS`: for the registries pushed to. */
+  plain?: Credentials;
+  /** `--creds HOST[:PORT]=USER:PASS`, by lowercased host[:port]. */
+  byHost: Map<string, Credentials>;
+}
+
+/**
+ * `--creds` values. Text before the first `=` is a registry when it is a
+ * host[:port] (so `127.0.0.1:5000=u:p` names a registry and `u:pa=ss` is a
+ * user and a password); never quotes the value in an error.
+ */
+export function parseCreds(values: string | string[] | undefined): ParsedCreds {
+  const out: ParsedCreds = { byHost: new Map() };
+  for (const [i, value] of (values === undefined ? [] : Array.isArray(values) ? values : [values]).entries()) {
+    const where = `--creds (${ordinal(i + 1)})`;
+    const m = HOST_PREFIX.exec(value);
+    if (m) {
+      const host = m[1]!.toLowerCase();
+      if (out.byHost.has(host)) throw new OciasmError('CREDENTIALS_INVALID', `--creds is given twice for ${host}`);
+      out.byHost.set(host, splitUserPass(value.slice(m[0].length), where, '--creds'));
+    } else {
+      if (out.plain) throw new OciasmError('CREDENTIALS_INVALID', `--creds is given twice without HOST=; name the registry: --creds HOST[:PORT]=USER:PASS`);
+      out.plain = splitUserPass(value, where, '--creds');
+    }
+  }
+  return out;
+}
+
+function ordinal(n: number): string {
+  return n === 1 ? 'first' : n === 2 ? 'second' : n === 3 ? 'third' : `#${n}`;
+}
+
 export class CredentialStore {
   private readonly cache = new Map<string, Promise<Credentials | undefined>>();
-  constructor(private readonly opts: CredentialOptions) {}
+  private readonly creds: ParsedCreds;
+  constructor(private readonly opts: CredentialOptions) {
+    this.creds = parseCreds(opts.creds);
+  }
 
   /** Credentials for a registry, or undefined for anonymous access. */
   get(registry: string): Promise<Credentials | undefined> {
@@ -125,15 +162,9 @@ export class CredentialStore {
   private async lookup(registry: string): Promise<Credentials | undefined> {
     const { env } = this.opts;
     const isPush = (this.opts.pushRegistries ?? []).includes(registry);
-    if (this.opts.creds) {
-      const eq = this.opts.creds.indexOf('=');
-      const colon = this.opts.creds.indexOf(':');
-      if (eq > 0 && (colon < 0 || eq < colon)) {
-        if (this.opts.creds.slice(0, eq).toLowerCase() === registry.toLowerCase()) return splitUserPass(this.opts.creds.slice(eq + 1), '--creds');
-      } else if (isPush) {
-        return splitUserPass(this.opts.creds, '--creds');
-      }
-    }
+    const forHost = this.creds.byHost.get(registry.toLowerCase());
+    if (forHost) return forHost;
+    if (isPush && this.creds.plain) return this.creds.plain;
     if (isPush && env.OCIASM_USERNAME && env.OCIASM_PASSWORD !== undefined) {
       return { username: env.OCIASM_USERNAME, password: env.OCIASM_PASSWORD, source: 'OCIASM_USERNAME/OCIASM_PASSWORD' };
     }

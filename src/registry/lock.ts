@@ -6,7 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { writeFileAtomic } from '../cas/atomic-file.js';
 import path from 'node:path';
-import { ioError, OciasmError } from '../errors.js';
+import { ioError, OciasmError, parseJsonText } from '../errors.js';
 import type { Digest } from '../oci/types.js';
 
 export const LOCK_FILE = 'ociasm.lock';
@@ -29,12 +29,7 @@ export async function readLock(file: string): Promise<Record<string, Digest> | u
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw ioError('cannot read', file, e);
   }
-  let doc: LockFile;
-  try {
-    doc = JSON.parse(text) as LockFile;
-  } catch (e) {
-    throw new OciasmError('LOCK_INVALID', `${file}: not valid JSON (${(e as Error).message}); rewrite it with --lock`);
-  }
+  const doc = parseJsonText(text, file, 'LOCK_INVALID', '; rewrite it with --lock') as LockFile;
   if (doc?.lockVersion !== 1 || typeof doc.bases !== 'object' || doc.bases === null) {
     throw new OciasmError('LOCK_INVALID', `${file}: expected {"lockVersion": 1, "bases": {...}}; rewrite it with --lock`);
   }

@@ -2,6 +2,10 @@
  * One registry repository, seen through the same BlobStore interface as an OCI
  * layout, plus manifest and tag operations. Manifests are negotiated with
  * Accept for the OCI index and manifest and the Docker list and schema2.
+ * Bounds (docs/security.md): a manifest is read into memory up to
+ * `maxManifestBytes`; a blob opened with its descriptor size stops there (a
+ * longer or shorter body is DIGEST_MISMATCH); `readBytes` caps at
+ * `maxBlobInMemoryBytes`.
  */
 import { type BlobInfo, type BlobStore, sha256 } from '../cas/blob-store.js';
 import { OciasmError } from '../errors.js';
@@ -49,10 +53,18 @@ export class RegistryRepository implements BlobStore {
     return res.status === 200;
   }
 
-  /** Streams a blob; the caller checks it against its digest (the pull cache does). */
-  async *open(digest: Digest): AsyncIterable<Buffer> {
+  /**
+   * Streams a blob; the caller checks it against its digest (the pull cache does).
+   * With `size` (the descriptor's), the body must be exactly that long and nothing past it is read.
+   */
+  async *open(digest: Digest, opts: { size?: number; limit?: number; signal?: AbortSignal } = {}): AsyncIterable<Buffer> {
     const what = `blob ${digest} of ${this.label}`;
-    const res = await this.client.request({ method: 'GET', path: this.blobPath(digest), scopes: this.pull, what });
+    const res = await this.client.request({
+      method: 'GET', path: this.blobPath(digest), scopes: this.pull, what,
+      ...(opts.size !== undefined ? { size: opts.size } : {}),
+      ...(opts.limit !== undefined ? { limit: { bytes: opts.limit, what: 'blob' } } : {}),
+      ...(opts.signal ? { signal: opts.signal } : {}),
+    });
     if (res.status === 404) {
       await res.body.dump();
       throw new OciasmError('MANIFEST_UNKNOWN', `${this.label}: blob ${digest} is not in the repository`);
@@ -61,9 +73,11 @@ export class RegistryRepository implements BlobStore {
     for await (const chunk of res.body) yield chunk as Buffer;
   }
 
-  async readBytes(digest: Digest): Promise<Buffer> {
+  /** A blob read into memory (configs): at most `maxBlobInMemoryBytes`, exactly `size` when given. */
+  async readBytes(digest: Digest, size?: number): Promise<Buffer> {
     const chunks: Buffer[] = [];
-    for await (const c of this.open(digest)) chunks.push(c);
+    const opts = { limit: this.client.limits.maxBlobInMemoryBytes, ...(size !== undefined ? { size } : {}) };
+    for await (const c of this.open(digest, opts)) chunks.push(c);
     return Buffer.concat(chunks);
   }
 
@@ -89,18 +103,24 @@ export class RegistryRepository implements BlobStore {
     return uploadBlob(this, info, source, { ...this.upload, ...(mountFrom ? { mountFrom } : {}) });
   }
 
-  /** GETs a manifest by tag or digest; a digest reference is verified against the bytes. */
-  async getManifest(reference: string): Promise<FetchedManifest> {
+  /**
+   * GETs a manifest by tag or digest; a digest reference is verified against the bytes.
+   * At most `maxManifestBytes` are read; with `size` (a descriptor's), exactly that many.
+   */
+  async getManifest(reference: string, opts: { size?: number; signal?: AbortSignal } = {}): Promise<FetchedManifest> {
     const what = `manifest ${reference} of ${this.label}`;
     const res = await this.client.request({
       method: 'GET', path: `/v2/${this.repository}/manifests/${reference}`, scopes: this.pull, what, headers: { accept: MANIFEST_ACCEPT },
+      limit: { bytes: this.client.limits.maxManifestBytes, what: 'manifest' },
+      ...(opts.size !== undefined ? { size: opts.size } : {}),
+      ...(opts.signal ? { signal: opts.signal } : {}),
     });
     if (res.status === 404) {
       await res.body.dump();
       throw new OciasmError('MANIFEST_UNKNOWN', `${this.label}: no manifest "${reference}"`);
     }
     if (res.status !== 200) throw await this.client.unexpected(res, { method: 'GET', what });
-    const bytes = Buffer.from(await res.body.arrayBuffer());
+    const bytes = await res.body.bytes();
     const digest = sha256(bytes);
     if (reference.startsWith('sha256:') && reference !== digest) {
       throw new OciasmError('DIGEST_MISMATCH', `${this.label}: manifest ${reference} has content ${digest}; nothing was kept`);
@@ -111,8 +131,8 @@ export class RegistryRepository implements BlobStore {
   }
 
   /** A manifest's bytes by digest, as a stream (for the pull cache). */
-  async *openManifest(digest: Digest): AsyncIterable<Buffer> {
-    yield (await this.getManifest(digest)).bytes;
+  async *openManifest(digest: Digest, size?: number): AsyncIterable<Buffer> {
+    yield (await this.getManifest(digest, size !== undefined ? { size } : {})).bytes;
   }
 
   /** HEADs a tag or digest: its digest, or undefined when missing. */

@@ -17,6 +17,8 @@ export interface TlsOptions {
   /** Extra CA certificate files (PEM). */
   caFiles?: string[];
   env?: NodeJS.ProcessEnv;
+  /** Total time for the HTTPS probe of a loopback or insecure registry (default 120 s). */
+  probeTimeoutMs?: number;
 }
 
 export interface Endpoint {
@@ -73,6 +75,7 @@ export class Transport {
     return this.ca;
   }
 
+  /** Named in --insecure-registry (host[:port]). */
   isInsecure(registry: string): boolean {
     return this.insecure.has(registry.toLowerCase());
   }
@@ -104,8 +107,9 @@ export class Transport {
     const https: Endpoint = { baseUrl: `https://${host}`, dispatcher: this.agent(!insecure) };
     if (!insecure && !isLoopback(registry)) return https;
     try {
-      const res = await https.dispatcher.request({ origin: https.baseUrl, path: '/v2/', method: 'GET' });
-      await res.body.dump();
+      const signal = AbortSignal.timeout(this.opts.probeTimeoutMs ?? 120_000);
+      const res = await https.dispatcher.request({ origin: https.baseUrl, path: '/v2/', method: 'GET', signal });
+      await res.body.dump({ limit: 64 << 10, signal }).catch(() => undefined);
       return https;
     } catch (e) {
       if (insecure || isPlainHttpServer(e)) return { baseUrl: `http://${host}`, dispatcher: this.agent(true) };

@@ -6,12 +6,15 @@
  * - otherwise chunked PATCHes with Content-Range, each at least
  *   OCI-Chunk-Min-Length and at most `maxChunkSize` bytes; when one fails, the
  *   upload resumes from the offset the registry reports (GET on the upload
- *   URL, `Range`), or starts over when the registry forgot the session.
+ *   URL, `Range`), or starts over when the registry forgot the session;
+ * - all of it through the client's one middleware chain: the waits, Retry-After
+ *   and the bounded attempts are the chain's retry handler (retry.ts), with one
+ *   budget for the whole blob.
  */
 import type { BlobInfo, BlobReader } from '../cas/blob-store.js';
 import { OciasmError, isOciasmError } from '../errors.js';
-import { header, type RegistryResponse } from './client.js';
-import { backoffDelay, DEFAULT_RETRY, isRetryableError, isRetryableStatus, parseRetryAfter, sleep } from './retry.js';
+import { header, type RegistryRequest } from './client.js';
+import { DEFAULT_RETRY, RetryBudget, type RetryControl } from './retry.js';
 import type { RegistryRepository } from './repository.js';
 
 /** The bytes of a blob by range (the content store's BlobReader). */
@@ -23,6 +26,8 @@ export interface UploadOptions {
   /** Failed requests survived per blob before giving up (default 5). */
   attempts?: number;
   mountFrom?: string;
+  /** Accepted PATCHes in a row without progress before giving up (default: the client's `maxUploadStalls`, 3). */
+  maxStalls?: number;
   /** Told about every resume, for --debug. */
   onResume?: (digest: string, offset: number) => void;
 }
@@ -42,29 +47,24 @@ export function nextOffset(range: string | undefined): number | undefined {
   return end === 0 ? 0 : end + 1;
 }
 
-/** A failed upload request worth retrying; `retryAfterMs` from the registry's Retry-After, if any. */
-class Recoverable extends Error {
-  constructor(message: string, readonly retryAfterMs?: number) {
-    super(message);
-  }
-}
-
+/**
+ * One upload: the session is opened with a POST (the client's own retries),
+ * then every PUT/PATCH goes through the chain with one `RetryBudget` for the
+ * whole blob. After a failure the retry handler waits (its clock), then
+ * `resume` asks the registry where the upload stands and the next request is
+ * built from that offset (or from a new session when it forgot this one).
+ * An accepted PATCH that does not move the registry's offset is a stall;
+ * `maxUploadStalls` in a row fail the upload.
+ */
 export async function uploadBlob(repo: RegistryRepository, info: BlobInfo, source: BlobSource, opts: UploadOptions): Promise<'mounted' | 'uploaded'> {
   const client = repo.client;
   const what = `blob ${info.digest} of ${repo.label}`;
   const maxChunk = Math.max(1, opts.maxChunkSize ?? DEFAULT_MAX_CHUNK);
-  const attempts = opts.attempts ?? DEFAULT_RETRY.attempts;
-  let failures = 0;
+  const budget = new RetryBudget(opts.attempts ?? DEFAULT_RETRY.attempts);
+  const maxStalls = opts.maxStalls ?? client.limits.maxUploadStalls;
+  const size = source.size;
 
-  const fail = async (res: RegistryResponse, method: string): Promise<never> => {
-    if (isRetryableStatus(res.status) || res.status === 416) {
-      await res.body.dump();
-      throw new Recoverable(`${method} answered ${res.status}`, parseRetryAfter(header(res, 'retry-after'), Date.now()));
-    }
-    throw await client.unexpected(res, { method, what });
-  };
-
-  const start = async (mountFrom?: string): Promise<Session | 'mounted'> => {
+  const open = async (mountFrom?: string): Promise<Session | 'mounted'> => {
     const query = mountFrom ? `?mount=${encodeURIComponent(info.digest)}&from=${encodeURIComponent(mountFrom)}` : '';
     const scopes = mountFrom ? [...repo.pushPull, `repository:${mountFrom}:pull`] : repo.pushPull;
     const res = await client.request({ method: 'POST', path: `/v2/${repo.repository}/blobs/uploads/${query}`, scopes, what });
@@ -72,7 +72,7 @@ export async function uploadBlob(repo: RegistryRepository, info: BlobInfo, sourc
       await res.body.dump();
       return 'mounted';
     }
-    if (res.status !== 202) return fail(res, 'POST');
+    if (res.status !== 202) throw await client.unexpected(res, { method: 'POST', what });
     await res.body.dump();
     const location = header(res, 'location');
     if (!location) throw new OciasmError('REGISTRY_ERROR', `${client.registry}: POST ${what} gave no upload Location`);
@@ -85,41 +85,7 @@ export async function uploadBlob(repo: RegistryRepository, info: BlobInfo, sourc
     return u.toString();
   };
 
-  const send = async (s: Session, offset: number): Promise<number> => {
-    if (offset === 0 && source.size <= maxChunk) {
-      const res = await client.request({
-        method: 'PUT', path: withDigest(s.location), scopes: repo.pushPull, what, retry: false,
-        headers: { 'content-type': 'application/octet-stream', 'content-length': String(source.size) },
-        body: () => source.openAt(0, source.size),
-      });
-      if (res.status !== 201) return fail(res, 'PUT');
-      await res.body.dump();
-      return source.size;
-    }
-    const chunk = Math.max(maxChunk, s.minChunk);
-    while (offset < source.size) {
-      const end = Math.min(source.size, offset + chunk);
-      const from = offset;
-      const res = await client.request({
-        method: 'PATCH', path: s.location, scopes: repo.pushPull, what, retry: false,
-        headers: { 'content-type': 'application/octet-stream', 'content-length': String(end - from), 'content-range': `${from}-${end - 1}` },
-        body: () => source.openAt(from, end),
-      });
-      if (res.status !== 202) return fail(res, 'PATCH');
-      await res.body.dump();
-      const loc = header(res, 'location');
-      if (loc) s.location = (await client.url(loc)).toString();
-      offset = nextOffset(header(res, 'range')) ?? end;
-    }
-    const res = await client.request({
-      method: 'PUT', path: withDigest(s.location), scopes: repo.pushPull, what, retry: false, headers: { 'content-length': '0' },
-    });
-    if (res.status !== 201) return fail(res, 'PUT');
-    await res.body.dump();
-    return source.size;
-  };
-
-  /** Where a broken upload stands: its offset and current URL, or undefined when the registry forgot it. */
+  /** Where a broken upload stands, or undefined when the registry forgot it. */
   const status = async (s: Session): Promise<number | undefined> => {
     const res = await client.request({ method: 'GET', path: s.location, scopes: repo.pushPull, what });
     await res.body.dump();
@@ -129,40 +95,90 @@ export async function uploadBlob(repo: RegistryRepository, info: BlobInfo, sourc
     return nextOffset(header(res, 'range')) ?? 0;
   };
 
-  let session: Session | undefined;
+  let session: Session;
   let offset = 0;
+  let stalls = 0;
   let mountFrom = opts.mountFrom;
   for (;;) {
+    let opened: Session | 'mounted';
     try {
-      if (!session) {
-        let started: Session | 'mounted';
-        try {
-          started = await start(mountFrom);
-        } catch (e) {
-          if (!mountFrom || !isOciasmError(e) || !['REGISTRY_AUTH', 'REGISTRY_ERROR'].includes(e.code)) throw e;
-          mountFrom = undefined; // a refused mount: upload normally
-          continue;
-        }
-        if (started === 'mounted') return 'mounted';
-        session = started;
-        offset = 0;
-      }
-      await send(session, offset);
-      return 'uploaded';
+      opened = await open(mountFrom);
     } catch (e) {
-      if (!(e instanceof Recoverable) && !isRetryableError(e) && !(isOciasmError(e) && e.code === 'REGISTRY_UNREACHABLE')) throw e;
-      if (++failures >= attempts) {
-        throw new OciasmError('REGISTRY_ERROR', `${client.registry}: uploading ${what} failed ${failures} times, giving up: ${(e as Error).message}`, { cause: e });
-      }
-      const wait = backoffDelay(failures, DEFAULT_RETRY, Math.random, e instanceof Recoverable ? e.retryAfterMs : undefined);
-      client.debugLine(`upload of ${what}: ${(e as Error).message}; retrying in ${wait} ms`);
-      await sleep(wait);
-      const resumed = session && source.size > maxChunk ? await status(session).catch(() => undefined) : undefined;
-      if (resumed === undefined || resumed > source.size) session = undefined;
-      else {
+      if (!mountFrom || !isOciasmError(e) || !['REGISTRY_AUTH', 'REGISTRY_ERROR'].includes(e.code)) throw e;
+      mountFrom = undefined; // a refused mount: upload normally
+      continue;
+    }
+    if (opened === 'mounted') return 'mounted';
+    session = opened;
+    break;
+  }
+
+  /** The step the next request is for. */
+  let step: { kind: 'put' | 'patch' | 'close'; from: number; end: number } = { kind: 'put', from: 0, end: size };
+  const control: RetryControl = {
+    budget, alsoStatus: [416], label: `upload of ${what}`,
+    giveUp: (failures, f) => new OciasmError('REGISTRY_ERROR', `${client.registry}: uploading ${what} failed ${failures} times, giving up: ${f.message}`, f.error ? { cause: f.error } : undefined),
+    resume: async () => {
+      const resumed = size > maxChunk ? await status(session).catch(() => undefined) : undefined;
+      if (resumed === undefined || resumed > size) {
+        const again = await open();
+        if (again === 'mounted') throw new OciasmError('REGISTRY_ERROR', `${client.registry}: POST ${what} mounted without a mount request`);
+        session = again;
+        offset = 0;
+      } else {
         offset = resumed;
         opts.onResume?.(info.digest, offset);
       }
+      return client.prepare(next());
+    },
+  };
+
+  const next = (): RegistryRequest => {
+    if (offset === 0 && size <= maxChunk) {
+      step = { kind: 'put', from: 0, end: size };
+      return {
+        method: 'PUT', path: withDigest(session.location), scopes: repo.pushPull, what, retry: control,
+        headers: { 'content-type': 'application/octet-stream', 'content-length': String(size) },
+        body: () => source.openAt(0, size),
+      };
+    }
+    if (offset < size) {
+      const from = offset;
+      const end = Math.min(size, offset + Math.max(maxChunk, session.minChunk));
+      step = { kind: 'patch', from, end };
+      return {
+        method: 'PATCH', path: session.location, scopes: repo.pushPull, what, retry: control,
+        headers: { 'content-type': 'application/octet-stream', 'content-length': String(end - from), 'content-range': `${from}-${end - 1}` },
+        body: () => source.openAt(from, end),
+      };
+    }
+    step = { kind: 'close', from: size, end: size };
+    return { method: 'PUT', path: withDigest(session.location), scopes: repo.pushPull, what, retry: control, headers: { 'content-length': '0' } };
+  };
+
+  for (;;) {
+    const res = await client.request(next());
+    const { kind, from, end } = step;
+    if (kind !== 'patch') {
+      if (res.status !== 201) throw await client.unexpected(res, { method: 'PUT', what });
+      await res.body.dump();
+      return 'uploaded';
+    }
+    if (res.status !== 202) throw await client.unexpected(res, { method: 'PATCH', what });
+    await res.body.dump();
+    const loc = header(res, 'location');
+    if (loc) session.location = (await client.url(loc)).toString();
+    const reported = nextOffset(header(res, 'range'));
+    if (reported !== undefined && reported > end) {
+      throw new OciasmError('REGISTRY_ERROR', `${client.registry}: PATCH ${what}: the registry reports ${reported} bytes received after we sent ${end}`);
+    }
+    offset = reported ?? end;
+    if (offset > from) stalls = 0;
+    else if (++stalls >= maxStalls) {
+      throw new OciasmError(
+        'REGISTRY_ERROR',
+        `${client.registry}: uploading ${what} makes no progress: ${stalls} PATCHes in a row were accepted but the registry still reports offset ${offset}; giving up`,
+      );
     }
   }
 }

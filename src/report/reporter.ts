@@ -2,8 +2,12 @@
  * The one channel for output. Three renderings: TTY progress (on stderr,
  * redrawn in place), plain lines (CI, pipes) and `--json` (one document on
  * stdout at the end). Library code only emits events.
+ * Every line, step and warning is passed through printable() (errors.ts), so
+ * input quoted in a message (entry names, refs) cannot drive the terminal;
+ * a tool's own `log` lines pass as they are.
  */
 import type { Writable } from 'node:stream';
+import { printable } from '../errors.js';
 
 export type ReportEvent =
   | { type: 'step'; image: string; platform?: string; message: string }
@@ -29,10 +33,10 @@ export interface ReporterStreams {
 class PlainReporter implements Reporter {
   constructor(private readonly io: ReporterStreams, private readonly verbose: boolean) {}
   emit(e: ReportEvent): void {
-    if (e.type === 'line') this.io.stdout.write(e.text + '\n');
+    if (e.type === 'line') this.io.stdout.write(printable(e.text) + '\n');
     else if (e.type === 'log') this.io.stderr.write(e.text + '\n');
-    else if (e.type === 'warn') this.io.stderr.write(`warning: ${e.message}\n`);
-    else if (this.verbose) this.io.stderr.write(`[${e.image}${e.platform ? ` ${e.platform}` : ''}] ${e.message}\n`);
+    else if (e.type === 'warn') this.io.stderr.write(`warning: ${printable(e.message)}\n`);
+    else if (this.verbose) this.io.stderr.write(printable(`[${e.image}${e.platform ? ` ${e.platform}` : ''}] ${e.message}`) + '\n');
   }
   result(): void {}
   close(): void {}
@@ -47,14 +51,14 @@ class TtyReporter implements Reporter {
   emit(e: ReportEvent): void {
     this.clear();
     if (e.type === 'step') {
-      this.status = `[${e.image}${e.platform ? ` ${e.platform}` : ''}] ${e.message}`;
+      this.status = printable(`[${e.image}${e.platform ? ` ${e.platform}` : ''}] ${e.message}`);
       this.io.stderr.write(this.status.slice(0, 200));
       return;
     }
     this.status = '';
-    if (e.type === 'line') this.io.stdout.write(e.text + '\n');
+    if (e.type === 'line') this.io.stdout.write(printable(e.text) + '\n');
     else if (e.type === 'log') this.io.stderr.write(e.text + '\n');
-    else this.io.stderr.write(`warning: ${e.message}\n`);
+    else this.io.stderr.write(`warning: ${printable(e.message)}\n`);
   }
   result(): void {}
   close(): void {

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { getAttributeSync, listAttributesSync } from '@napi-rs/xattr';
 import { ioError, OciasmError } from '../errors.js';
 import { ensureDir, mergeNode } from './insert.js';
-import { compareNames, type DirNode, type Inode, type Meta, type Node, newDir } from './tree.js';
+import { compareNames, type ContentRef, type DirNode, EMPTY_XATTRS, type Inode, type Meta, type Node, newDir } from './tree.js';
 
 const DROPPED_XATTRS = new Set(['security.selinux']);
 
@@ -22,14 +22,19 @@ export interface HostCopyOptions {
   knownDigests?: ReadonlyMap<string, string>;
 }
 
+/**
+ * Every xattr of `file` but the dropped ones, sorted by name. One listxattr
+ * call; a file without xattrs (nearly all) gets the shared EMPTY_XATTRS.
+ */
 export function readXattrs(file: string): Map<string, Buffer> {
-  const out = new Map<string, Buffer>();
   let names: string[];
   try {
     names = listAttributesSync(file);
   } catch (e) {
     throw ioError('cannot list xattrs of', file, e);
   }
+  if (names.length === 0) return EMPTY_XATTRS;
+  const out = new Map<string, Buffer>();
   for (const name of names.sort()) {
     if (DROPPED_XATTRS.has(name)) continue;
     const value = getAttributeSync(file, name);
@@ -49,6 +54,26 @@ function lstatOrThrow(file: string, where: string): Stats {
   }
 }
 
+/**
+ * Where a host file's content is: its folder's path (one string shared by all
+ * siblings) and its name (the same string as the tree's key), joined only when
+ * the file is read. A full path per file was the largest part of a big
+ * tree's memory (docs/bench.md, memory per entry).
+ */
+class HostContent {
+  readonly kind = 'host' as const;
+  constructor(private readonly dir: string, private readonly name: string) {}
+  get path(): string {
+    return this.dir + this.name;
+  }
+}
+
+class KnownHostContent extends HostContent {
+  constructor(dir: string, name: string, readonly sha256: string) {
+    super(dir, name);
+  }
+}
+
 class HostReader {
   private readonly inodes = new Map<string, Inode>();
   constructor(private readonly opts: HostCopyOptions) {}
@@ -58,26 +83,30 @@ class HostReader {
       mode: st.mode & 0o7777,
       uid: this.opts.preserveOwner ? st.uid : 0,
       gid: this.opts.preserveOwner ? st.gid : 0,
-      xattrs: withXattrs ? readXattrs(file) : new Map(),
+      xattrs: withXattrs ? readXattrs(file) : EMPTY_XATTRS,
     };
   }
 
-  node(file: string, st: Stats): Node | undefined {
+  /** `dir` + `name` is the file's path; `dir` ends with '/' (or is '' when `name` is the whole path). */
+  node(file: string, st: Stats, dir = '', name = file): Node | undefined {
     if (st.isFile()) {
       const key = `${st.dev}:${st.ino}`;
       let inode = st.nlink > 1 ? this.inodes.get(key) : undefined;
       if (!inode) {
         const sha256 = this.opts.knownDigests?.get(file);
-        inode = { ...this.meta(file, st, true), size: st.size, content: { kind: 'host', path: file, ...(sha256 ? { sha256 } : {}) } };
+        const m = this.meta(file, st, true);
+        const content: ContentRef = sha256 ? new KnownHostContent(dir, name, sha256) : new HostContent(dir, name);
+        inode = { mode: m.mode, uid: m.uid, gid: m.gid, xattrs: m.xattrs, size: st.size, content };
         if (st.nlink > 1) this.inodes.set(key, inode);
       }
       return { kind: 'file', inode };
     }
     if (st.isDirectory()) {
       const dir = newDir(this.meta(file, st, true));
+      const prefix = file.endsWith('/') ? file : `${file}/`;
       for (const name of this.list(file)) {
-        const child = path.join(file, name);
-        const node = this.node(child, lstatOrThrow(child, this.opts.where));
+        const child = prefix + name;
+        const node = this.node(child, lstatOrThrow(child, this.opts.where), prefix, name);
         if (node) dir.children.set(name, node);
       }
       return dir;

@@ -5,6 +5,7 @@
  * attributes, anything else replaces what was there, subtree included.
  */
 import { OciasmError } from '../errors.js';
+import { entryComponents } from './image-path.js';
 import { type DirNode, type Node, newDir, splitPath } from './tree.js';
 
 export function parentDir(root: DirNode, components: string[], where: string, create: boolean): DirNode | undefined {
@@ -36,7 +37,7 @@ export function lookup(root: DirNode, path: string): Node | undefined {
 
 /** Puts `node` at `path`. Returns the node now at that path. */
 export function insertNode(root: DirNode, path: string, node: Node, where: string): Node {
-  const comps = splitPath(path);
+  const comps = entryComponents(path, where);
   if (comps.length === 0) {
     if (node.kind !== 'directory') throw new OciasmError('PATH_ESCAPES', `${where}: cannot replace / with a ${node.kind}`);
     copyDirAttrs(root, node);
@@ -76,7 +77,7 @@ export function removeNode(root: DirNode, path: string): boolean {
 
 /** Ensures a directory exists at `path` (creating parents), returning it. */
 export function ensureDir(root: DirNode, path: string, where: string): DirNode {
-  const comps = splitPath(path);
+  const comps = entryComponents(path, where);
   return parentDir(root, comps, where, true)!;
 }
 

@@ -46,8 +46,20 @@ export interface FifoNode extends Meta {
 }
 export type Node = DirNode | FileNode | SymlinkNode | DeviceNode | FifoNode;
 
+/**
+ * The xattrs of the many nodes that have none: one shared, unchangeable map
+ * (a Map per node costs ~100 bytes; docs/bench.md, memory per entry).
+ * Code that adds xattrs to a node gives it a new Map first.
+ */
+class FrozenEmptyMap extends Map<string, Buffer> {
+  override set(): this {
+    throw new Error('EMPTY_XATTRS is shared: give the node its own Map');
+  }
+}
+export const EMPTY_XATTRS: Map<string, Buffer> = new FrozenEmptyMap();
+
 export function newDir(meta?: Partial<Meta>): DirNode {
-  return { kind: 'directory', mode: 0o755, uid: 0, gid: 0, xattrs: new Map(), ...meta, children: new Map() };
+  return { kind: 'directory', mode: 0o755, uid: 0, gid: 0, xattrs: EMPTY_XATTRS, ...meta, children: new Map() };
 }
 
 /** Splits a normalized absolute or relative path into components; '.' and '' vanish. */
@@ -60,19 +72,50 @@ export interface Walked {
   node: Node;
 }
 
-/** Depth-first, children in byte order of their names: parents before children, deterministic. */
+/**
+ * Depth-first, children in byte order of their names: parents before
+ * children, deterministic. An explicit stack (no generator per directory), so
+ * a deep tree costs no more per entry than a flat one.
+ */
 export function* walkTree(root: DirNode, prefix = ''): Generator<Walked> {
-  const names = [...root.children.keys()].sort(compareNames);
-  for (const name of names) {
-    const node = root.children.get(name)!;
-    const path = prefix === '' ? name : `${prefix}/${name}`;
+  const stack: { dir: DirNode; prefix: string; names: string[]; i: number }[] = [];
+  stack.push({ dir: root, prefix, names: sortedNames(root), i: 0 });
+  while (stack.length > 0) {
+    const top = stack[stack.length - 1]!;
+    if (top.i === top.names.length) {
+      stack.pop();
+      continue;
+    }
+    const name = top.names[top.i++]!;
+    const node = top.dir.children.get(name)!;
+    const path = top.prefix === '' ? name : `${top.prefix}/${name}`;
     yield { path, node };
-    if (node.kind === 'directory') yield* walkTree(node, path);
+    if (node.kind === 'directory' && node.children.size > 0) stack.push({ dir: node, prefix: path, names: sortedNames(node), i: 0 });
   }
 }
 
+function sortedNames(dir: DirNode): string[] {
+  return [...dir.children.keys()].sort(compareNames);
+}
+
+/**
+ * Byte order of the names' UTF-8 encodings, without encoding them: UTF-16
+ * code unit order is the same except that surrogates (U+D800-DFFF, the
+ * halves of characters above U+FFFF) must sort after U+E000-FFFF.
+ */
 export function compareNames(a: string, b: string): number {
-  return Buffer.compare(Buffer.from(a), Buffer.from(b));
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    let x = a.charCodeAt(i);
+    let y = b.charCodeAt(i);
+    if (x === y) continue;
+    if (x >= 0xd800 && y >= 0xd800) {
+      x += x >= 0xe000 ? -0x800 : 0x2000;
+      y += y >= 0xe000 ? -0x800 : 0x2000;
+    }
+    return x < y ? -1 : 1;
+  }
+  return a.length - b.length;
 }
 
 export function countNodes(root: DirNode): number {

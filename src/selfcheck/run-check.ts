@@ -5,9 +5,9 @@
  * An argv element that only held templates expanding to nothing (`{{qemu}}`
  * on the host's platform) is dropped.
  */
-import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { makeTempDir, untrack } from '../cas/temp-files.js';
 import { formatPlatform } from '../codec/platform.js';
 import type { Platform } from '../oci/types.js';
 import type { Reporter } from '../report/reporter.js';
@@ -48,7 +48,7 @@ export async function runSelfCheck(o: SelfCheckOptions): Promise<void> {
   const p = formatPlatform(o.platform);
   const what = `${o.where} [${p}]: test`;
   const qemu = o.test.some((a) => /\{\{\s*qemu\s*\}\}/.test(a)) ? qemuFor(o.platform, o.env, what) : '';
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'ociasm-check-'));
+  const dir = await makeTempDir(os.tmpdir(), 'ociasm-check-');
   try {
     const rootfs = path.join(dir, 'rootfs');
     o.reporter.emit({ type: 'step', image: o.image, platform: p, message: 'self-check: writing the rootfs' });
@@ -61,5 +61,6 @@ export async function runSelfCheck(o: SelfCheckOptions): Promise<void> {
     });
   } finally {
     await removeTree(dir);
+    untrack(dir);
   }
 }

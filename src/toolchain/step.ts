@@ -4,10 +4,11 @@
  * its outputs are stored in the cache, restored into a work folder with their
  * modes and, with `--extract`, copied to `DIR/<platformTag>/`.
  */
-import { mkdir, mkdtemp } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { formatPlatform, platformTag } from '../codec/platform.js';
+import { makeTempDir, untrack } from '../cas/temp-files.js';
 import { OciasmError } from '../errors.js';
 import type { Platform } from '../oci/types.js';
 import type { Reporter } from '../report/reporter.js';
@@ -57,7 +58,8 @@ export async function runBuildStep(step: PlannedBuildStep, ctx: StepContext): Pr
   if (ctx.extractDir) for (const o of step.outputs) checkExtractName(extractNameOf(o.src), `${step.where}: build.outputs "${o.src}"`, ctx.extractDir);
   const p = formatPlatform(ctx.platform);
   const say = (message: string) => ctx.reporter.emit({ type: 'step', image: ctx.image, platform: p, message });
-  const work = await mkdtemp(path.join(os.tmpdir(), 'ociasm-build-'));
+  const work = await makeTempDir(os.tmpdir(), 'ociasm-build-');
+  const removeWork = () => removeTree(work).then(() => untrack(work));
   try {
     const key = await stepKey(step, ctx);
     let outputs: RestoredOutput[] | undefined;
@@ -83,9 +85,9 @@ export async function runBuildStep(step: PlannedBuildStep, ctx: StepContext): Pr
       if (!outputs) throw new OciasmError('IO', `${step.where}: build outputs vanished from the cache ${ctx.cache.dir}`);
     }
     if (ctx.extractDir) await extractOutputs(ctx.extractDir, platformTag(ctx.platform), outputs!, step.where);
-    return { outputs: outputs!, cached, dispose: () => removeTree(work) };
+    return { outputs: outputs!, cached, dispose: removeWork };
   } catch (e) {
-    await removeTree(work);
+    await removeWork();
     throw e;
   }
 }

@@ -3,6 +3,7 @@
  * org.opencontainers.image.ref.name annotation of an index.json entry
  * (skopeo and umoci accept `name:tag` as one ref name).
  */
+import type { LockOptions } from '../cas/layout-lock.js';
 import type { LayoutStore } from '../cas/layout-store.js';
 import { OciasmError } from '../errors.js';
 import { Annotation, type Descriptor } from '../oci/types.js';
@@ -30,15 +31,20 @@ export async function findRef(store: LayoutStore, ref: string | undefined, label
   throw new OciasmError('REF_NOT_FOUND', `${label}: no ref "${ref}" in the layout; it has: ${refs.join(', ') || 'none'}`);
 }
 
-/** Writes refs into index.json: the same ref is replaced in place, others are kept. */
-export async function writeRefs(store: LayoutStore, refs: { refName: string; descriptor: Descriptor }[]): Promise<void> {
-  const index = await store.readIndex();
-  const manifests = [...index.manifests];
-  for (const { refName, descriptor } of refs) {
-    const entry: Descriptor = { ...descriptor, annotations: { ...descriptor.annotations, [Annotation.RefName]: refName } };
-    const at = manifests.findIndex((d) => d.annotations?.[Annotation.RefName] === refName);
-    if (at >= 0) manifests[at] = entry;
-    else manifests.push(entry);
-  }
-  await store.writeIndex({ ...index, manifests });
+/**
+ * Writes refs into index.json: the same ref is replaced in place, others are
+ * kept. The read, merge and replace happen under the layout's lock
+ * (cas/layout-lock.ts), so concurrent builds into one layout keep every ref.
+ */
+export async function writeRefs(store: LayoutStore, refs: { refName: string; descriptor: Descriptor }[], lock: LockOptions = {}): Promise<void> {
+  await store.updateIndex((index) => {
+    const manifests = [...index.manifests];
+    for (const { refName, descriptor } of refs) {
+      const entry: Descriptor = { ...descriptor, annotations: { ...descriptor.annotations, [Annotation.RefName]: refName } };
+      const at = manifests.findIndex((d) => d.annotations?.[Annotation.RefName] === refName);
+      if (at >= 0) manifests[at] = entry;
+      else manifests.push(entry);
+    }
+    return { ...index, manifests };
+  }, lock);
 }

@@ -47,6 +47,13 @@ export interface ImageSource {
    * at `desc.size` whatever the medium sends; the caller checks the digest.
    */
   openBlob(desc: Descriptor, range?: BlobRange, opts?: Opts): AsyncIterable<Uint8Array>;
+  /**
+   * Checks a blob against its descriptor before any of it is sent (a local
+   * store whose files could be damaged or swapped for symlinks); copy() calls
+   * it once per blob before a destination's putBlob. Absent: nothing to check
+   * up front (a registry's blobs are checked as they stream).
+   */
+  verifyBlob?(desc: Descriptor, opts?: Opts): Promise<void>;
   close(): Promise<void>;
 }
 

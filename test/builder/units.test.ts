@@ -82,8 +82,8 @@ describe('small rules', () => {
 
   it('chain order: bases first, only what the wanted images need', () => {
     const bf = file('  - { name: c, base: "image:b" }\n  - { name: b, base: "image:a" }\n  - { name: a }\n  - { name: z }\n');
-    expect(orderImages(bf).map((i) => i.name)).toEqual(['a', 'b', 'c', 'z']);
-    expect(orderImages(bf, ['b']).map((i) => i.name)).toEqual(['a', 'b']);
+    expect(orderImages(bf).map((i) => i.spec.name)).toEqual(['a', 'b', 'c', 'z']);
+    expect(orderImages(bf, ['b']).map((i) => i.spec.name)).toEqual(['a', 'b']);
     const self = file('  - { name: s, base: "image:s" }\n');
     expect(() => orderImages(self)).toThrow(/image chain s -> s is a cycle/);
   });

@@ -1,5 +1,6 @@
 /**
- * A small pool of worker_threads that deflate one block per task.
+ * A small pool of worker_threads that compress one block per task (deflate
+ * here; the zstd codec runs its own worker source on the same pool).
  * Workers are started lazily, ref'd only while busy (an idle pool never keeps
  * the process alive) and terminated by close().
  */
@@ -19,6 +20,12 @@ export interface DeflateTask {
   final: boolean;
 }
 
+/** What every task carries: its block (and optional dictionary) are transferred, not copied. */
+export interface PoolTask {
+  block: Uint8Array;
+  dict?: Uint8Array | null;
+}
+
 export interface DeflateResult {
   out: Uint8Array;
   /** The task's block, handed back for reuse (absent if the worker kept it). */
@@ -27,7 +34,7 @@ export interface DeflateResult {
 
 interface Job {
   id: number;
-  task: DeflateTask;
+  task: PoolTask;
   resolve: (r: DeflateResult) => void;
   reject: (err: unknown) => void;
 }
@@ -51,15 +58,20 @@ function closedError(): OciasmError {
   return new OciasmError('INTERNAL', 'gzip compressor is closed');
 }
 
-export class DeflatePool {
+export class DeflatePool<T extends PoolTask = DeflateTask> {
   private readonly slots: Slot[] = [];
   private readonly queue: Job[] = [];
   private nextId = 1;
   private closed = false;
 
-  constructor(readonly size: number) {}
+  /** `source`/`workerData`: the worker body (CommonJS, eval'd) and its data; the deflate worker by default. */
+  constructor(
+    readonly size: number,
+    private readonly source: string = WORKER_SOURCE,
+    private readonly workerData: unknown = { pakoPath: PAKO_PATH },
+  ) {}
 
-  run(task: DeflateTask): Promise<DeflateResult> {
+  run(task: T): Promise<DeflateResult> {
     if (this.closed) return Promise.reject(closedError());
     return new Promise<DeflateResult>((resolve, reject) => {
       this.queue.push({ id: this.nextId++, task, resolve, reject });
@@ -97,7 +109,7 @@ export class DeflatePool {
   }
 
   private spawn(): Slot {
-    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { pakoPath: PAKO_PATH } });
+    const worker = new Worker(this.source, { eval: true, workerData: this.workerData });
     worker.unref();
     const slot: Slot = { worker, job: null };
     this.slots.push(slot);
