@@ -9,6 +9,7 @@ import { openBlobCache, PullThroughStore } from '../cache/blob-cache.js';
 import type { BlobStore } from '../cas/blob-store.js';
 import type { LayoutStore } from '../cas/layout-store.js';
 import { pushImages, type PushRequest, type PushResult } from '../copy/push.js';
+import type { Reference } from '../codec/reference.js';
 import type { Descriptor, Digest } from '../oci/types.js';
 import type { PullContext } from '../base/registry-source.js';
 import type { ImagePlan } from '../plan/plan.js';
@@ -124,7 +125,8 @@ export class BuildRegistrySession {
     for (const img of images) {
       const list = artifacts.get(img.plan.refName) ?? [];
       if (list.length === 0) continue;
-      const repos = new Map(img.plan.push.map((t) => [`${t.registry}/${t.repository}`, t]));
+      const repos = new Map<string, Reference>();
+      for (const t of img.plan.push) repos.set(`${t.registry}/${t.repository}`, t);
       for (const [label, t] of repos) {
         const repo = this.registries.repository(t.registry, t.repository);
         for (const a of list) out.push(await pushArtifact(repo, a));

@@ -15,7 +15,7 @@ export function parseLayoutArg(arg: string): { dir: string; ref?: string } {
   return { dir: arg.slice(0, colon), ref: arg.slice(colon + 1) };
 }
 
-export async function findRef(store: LayoutStore, ref: string | undefined, label: string): Promise<Descriptor> {
+export async function findRef(store: Pick<LayoutStore, 'readIndex'>, ref: string | undefined, label: string): Promise<Descriptor> {
   const index = await store.readIndex();
   const named = (d: Descriptor) => d.annotations?.[Annotation.RefName];
   if (ref === undefined) {
