@@ -7,13 +7,14 @@ import { Registries } from '../registry/registries.js';
 import type { RegistryCliOptions } from '../pipeline/registry-session.js';
 import type { Reporter } from '../report/reporter.js';
 import { pushImages, type PushResult } from '../copy/push.js';
+import type { PushedArtifact } from '../supply/registry-referrers.js';
 
 export interface PushLayoutOptions extends RegistryCliOptions {
   env: NodeJS.ProcessEnv;
   reporter: Reporter;
 }
 
-export async function pushLayout(layoutArg: string, dest: string, opts: PushLayoutOptions): Promise<PushResult> {
+export async function pushLayout(layoutArg: string, dest: string, opts: PushLayoutOptions): Promise<PushResult & { referrers?: PushedArtifact[] }> {
   const target = parseReference(dest);
   const { dir, ref } = parseLayoutArg(layoutArg);
   if (dir === '') throw new OciasmError('BUILDFILE_INVALID', `push: "${layoutArg}" names no layout directory`);
@@ -36,6 +37,17 @@ export async function pushLayout(layoutArg: string, dest: string, opts: PushLayo
       progress: (message) => opts.reporter.emit({ type: 'step', image: 'push', message }),
     });
     for (const r of result.refs) opts.reporter.emit({ type: 'line', text: `pushed ${r.ref}` });
+    // The image's referrers in the layout (SBOMs, provenance, signatures) follow it (docs/supply-chain.md).
+    const { referrersOfImage } = await import('../supply/layout-referrers.js');
+    const artifacts = await referrersOfImage(store, descriptor);
+    if (artifacts.length > 0) {
+      const { pushArtifact } = await import('../supply/registry-referrers.js');
+      const repo = registries.repository(target.registry, target.repository);
+      const referrers: PushedArtifact[] = [];
+      for (const a of artifacts) referrers.push(await pushArtifact(repo, a));
+      opts.reporter.emit({ type: 'line', text: `pushed ${referrers.length} referrers` });
+      return { ...result, referrers };
+    }
     return result;
   } finally {
     await registries.close();

@@ -48,3 +48,23 @@ export async function layoutReferrers(store: LayoutStore, subject: Digest, artif
   }
   return out;
 }
+
+/** A referrer of the layout as an Artifact (its manifest and blobs read back), ready to push. */
+export async function loadArtifact(store: LayoutStore, found: FoundReferrer): Promise<Artifact> {
+  const bytes = await store.readBytes(found.descriptor.digest);
+  const blobs = [];
+  for (const d of [found.manifest.config, ...found.manifest.layers]) blobs.push({ descriptor: d, bytes: await store.readBytes(d.digest) });
+  return { descriptor: found.descriptor, manifest: found.manifest, bytes, blobs };
+}
+
+/** Every referrer of `root` and, for an index, of the manifests it lists. */
+export async function referrersOfImage(store: LayoutStore, root: Descriptor): Promise<Artifact[]> {
+  const subjects: Digest[] = [root.digest];
+  if (root.mediaType === 'application/vnd.oci.image.index.v1+json' || root.mediaType === 'application/vnd.docker.distribution.manifest.list.v2+json') {
+    const index = await readJsonBlob<{ manifests: Descriptor[] }>(store, root, 'index');
+    subjects.push(...index.manifests.map((m) => m.digest));
+  }
+  const out: Artifact[] = [];
+  for (const s of subjects) for (const f of await layoutReferrers(store, s)) out.push(await loadArtifact(store, f));
+  return out;
+}
