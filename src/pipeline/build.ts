@@ -204,7 +204,7 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
     if (attest && built.length > 0) {
       opts.reporter.emit({ type: 'step', image: 'supply', message: 'attaching SBOMs, provenance and signatures' });
       artifacts = await attest.attachSupplyChain(store, bf, plans, built, supply!, key, {
-        epoch, args: { ...(bf.args ?? {}), ...(opts.buildArgs ?? {}) }, tool: supply!.tool ?? { name: 'ociasm', version: '0.0.0' },
+        epoch, args: { ...(bf.args ?? {}), ...(opts.buildArgs ?? {}) }, tool: supply!.tool ?? { name: 'ociasm', version: '0.0.0' }, lock,
       });
     }
     const byRef = new Map(plans.map((p) => [p.refName, p]));
