@@ -1,6 +1,7 @@
 /**
  * The layer in one streaming pass: tar the tree, hash the tar for the diffID,
- * gzip it, hash the gzip for the digest and write the blob. Nothing is read
+ * compress it (gzip, or zstd when asked), hash that for the digest and write
+ * the blob. Nothing is read
  * twice and no layer is held whole in memory.
  *
  * With a layer cache, a fingerprint of the tree (metadata and host file
@@ -9,11 +10,11 @@
  */
 import type { BigIntStats } from 'node:fs';
 import { lstat } from 'node:fs/promises';
-import type { GzipCompressor } from '../codec/gzip/index.js';
 import { type BlobStore, HashingTap } from '../cas/blob-store.js';
 import { LayoutStore } from '../cas/layout-store.js';
 import type { CachedLayer, LayerCache } from '../cache/layer-cache.js';
-import { type Descriptor, type Digest, MediaType } from '../oci/types.js';
+import type { Descriptor, Digest } from '../oci/types.js';
+import type { LayerCodec } from './codecs.js';
 import type { DirNode } from '../rootfs/tree.js';
 import { treeFingerprint } from './fingerprint.js';
 import { OUT_CHUNK, type TarStats, tarOfTree } from './tar-of-tree.js';
@@ -29,8 +30,6 @@ export interface WrittenLayer {
 
 export interface LayerReuse {
   index: LayerCache;
-  /** gzipSettingsKey() of the compressor: part of the cache key. */
-  settings: string;
 }
 
 /** A blob file's identity: any write to it changes the ctime. */
@@ -62,9 +61,9 @@ async function identityOf(store: BlobStore, digest: Digest): Promise<string | un
   return st?.isFile() ? blobIdentity(st) : undefined;
 }
 
-function fromCache(e: CachedLayer): WrittenLayer {
+function fromCache(e: CachedLayer, mediaType: string): WrittenLayer {
   return {
-    descriptor: { mediaType: MediaType.LayerGzip, digest: e.digest, size: e.size },
+    descriptor: { mediaType, digest: e.digest, size: e.size },
     diffId: e.diffId,
     uncompressedSize: e.uncompressedSize,
     stats: { entries: e.entries, files: e.files, contentBytes: e.contentBytes },
@@ -73,21 +72,22 @@ function fromCache(e: CachedLayer): WrittenLayer {
 }
 
 export async function writeLayer(
-  root: DirNode, mtime: number, gzip: GzipCompressor, store: BlobStore, reuse?: LayerReuse,
+  root: DirNode, mtime: number, codec: LayerCodec, store: BlobStore, reuse?: LayerReuse,
 ): Promise<WrittenLayer> {
-  const key = reuse ? treeFingerprint(root, mtime, reuse.settings) : undefined;
+  // The codec's settings (compression, its format version, level) are part of the key: a zstd build never reuses a gzip blob.
+  const key = reuse ? treeFingerprint(root, mtime, codec.settings) : undefined;
   if (reuse && key) {
     const hit = await reuse.index.get(key);
-    if (hit && (await holds(store, hit, reuse, key))) return fromCache(hit);
+    if (hit && (await holds(store, hit, reuse, key))) return fromCache(hit, codec.mediaType);
   }
   const stats: TarStats = { entries: 0, files: 0, contentBytes: 0 };
   const diff = new HashingTap();
   // The hash tap and the gzip stream copy each chunk before asking for the next, so one read buffer serves the whole layer.
   const scratch = Buffer.allocUnsafeSlow(OUT_CHUNK);
-  const compressed = gzip.compress(diff.tap(tarOfTree(root, mtime, stats, scratch)));
+  const compressed = codec.compress(diff.tap(tarOfTree(root, mtime, stats, scratch)));
   const blob = await store.put(compressed);
   const layer: WrittenLayer = {
-    descriptor: { mediaType: MediaType.LayerGzip, digest: blob.digest, size: blob.size },
+    descriptor: { mediaType: codec.mediaType, digest: blob.digest, size: blob.size },
     diffId: diff.digest(),
     uncompressedSize: diff.size,
     stats,
