@@ -35,6 +35,6 @@ export function registryCliOptions(opts: Record<string, any>, reporter: Reporter
     ...(opts.cacheDir ? { cacheDir: opts.cacheDir } : {}),
     push: !!opts.push,
     lock: !!opts.lock,
-    ...(opts.debug ? { debug: (message: string) => reporter.emit({ type: 'step', image: 'registry', message }) } : {}),
+    ...(opts.debug ? { debug: (message: string) => reporter.emit({ type: 'debug', message }) } : {}),
   };
 }

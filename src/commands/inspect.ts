@@ -1,6 +1,8 @@
 /** `ociasm inspect DIR[:REF]`: the index, each manifest, config fields and layer contents counted. */
 import { findRef, parseLayoutArg } from '../base/layout-source.js';
-import { layerEntries } from '../base/layer-stream.js';
+import { openLayerTar } from '../base/layer-stream.js';
+import { HashingTap } from '../cas/blob-store.js';
+import { decodeTar } from '../codec/tar/decode.js';
 import { LayoutStore } from '../cas/layout-store.js';
 import { formatPlatform } from '../codec/platform.js';
 import { readJsonBlob } from '../image/read.js';
@@ -12,7 +14,12 @@ export interface LayerSummary {
   digest: string;
   mediaType: string;
   size: number;
+  /** Bytes of the uncompressed tar stream (what `ociasm build --json` calls uncompressedSize too). */
   uncompressedSize: number;
+  /** The sha256 of the uncompressed tar: the config's diff_id for this layer. */
+  diffId: string;
+  /** The sum of the regular files' sizes. */
+  contentBytes: number;
   entries: number;
   files: number;
   directories: number;
@@ -38,18 +45,25 @@ export interface InspectResult {
 
 async function summarizeLayer(store: LayoutStore, desc: Descriptor): Promise<LayerSummary> {
   const s: LayerSummary = {
-    digest: desc.digest, mediaType: desc.mediaType, size: desc.size, uncompressedSize: 0,
+    digest: desc.digest, mediaType: desc.mediaType, size: desc.size, uncompressedSize: 0, diffId: '', contentBytes: 0,
     entries: 0, files: 0, directories: 0, symlinks: 0, hardlinks: 0, other: 0,
   };
-  for await (const { header } of layerEntries(store, desc)) {
+  const tap = new HashingTap();
+  const bytes = tap.tap(openLayerTar(store, desc));
+  // The decoder closes its source at end-of-archive; keep ours open to count the padding after it too.
+  const unclosable: AsyncIterable<Uint8Array> = { [Symbol.asyncIterator]: () => ({ next: () => bytes.next() }) };
+  for await (const { header } of decodeTar(unclosable, { label: desc.digest })) {
     s.entries++;
-    s.uncompressedSize += header.size;
+    if (header.type === 'file') s.contentBytes += header.size;
     if (header.type === 'file') s.files++;
     else if (header.type === 'directory') s.directories++;
     else if (header.type === 'symlink') s.symlinks++;
     else if (header.type === 'hardlink') s.hardlinks++;
     else s.other++;
   }
+  while (!(await bytes.next()).done);
+  s.uncompressedSize = tap.size;
+  s.diffId = tap.digest();
   return s;
 }
 
@@ -102,7 +116,7 @@ export function formatInspect(r: InspectResult): string[] {
     if (c.Env) lines.push(`    env ${c.Env.join(' ')}`);
     for (const l of m.layers) {
       lines.push(
-        `    layer ${l.digest} ${l.size} bytes (${l.uncompressedSize} content bytes): ` +
+        `    layer ${l.digest} ${l.size} bytes (${l.uncompressedSize} uncompressed, ${l.contentBytes} in files): ` +
           `${l.entries} entries, ${l.files} files, ${l.directories} dirs, ${l.symlinks} symlinks, ${l.hardlinks} hardlinks`,
       );
     }
