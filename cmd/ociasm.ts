@@ -150,7 +150,7 @@ addRegistryOptions(program.commands.find((c) => c.name() === 'build')!)
         });
         printBuild(reporter, result);
         if (opts.metadataFile || opts.iidfile) {
-          const { writeBuildFiles } = await import('../src/report/build-files.js');
+          const { writeBuildFiles } = await import('../src/commands/build-files.js');
           await writeBuildFiles(result, { metadataFile: opts.metadataFile, iidFile: opts.iidfile });
         }
       } finally {
