@@ -10,7 +10,7 @@ import { openBaseSource } from '../base/open-source.js';
 import type { BuildFile } from '../buildfile/types.js';
 import type { InflateLimits } from '../base/layer-stream.js';
 import { LayoutStore } from '../cas/layout-store.js';
-import { GZIP_FORMAT, createGzip, gzipSettingsKey } from '../codec/gzip/index.js';
+import { type Compression, LayerCodecs } from '../layer/codecs.js';
 import { OciasmError } from '../errors.js';
 import type { Reporter } from '../report/reporter.js';
 import { LayerCache } from '../cache/layer-cache.js';
@@ -25,6 +25,9 @@ import { defaultCacheDir, ToolchainCache } from '../toolchain/cache.js';
 import { gitInfoIfUsed } from '../plan/git-info.js';
 import type { PushResult } from '../copy/push.js';
 import type { BuildRegistrySession, RegistryCliOptions } from './registry-session.js';
+import type { SupplyOptions, Tool } from './attest-step.js';
+import type { Artifact } from '../supply/artifact.js';
+import type { PushedArtifact } from '../supply/registry-referrers.js';
 
 export interface BuildOptions {
   buildFile: BuildFile;
@@ -32,7 +35,10 @@ export interface BuildOptions {
   images?: string[];
   platforms?: string[];
   jobs?: number;
+  /** `--compression-level`: the level of whichever compression an image uses (gzip 1-9, zstd 1-19). */
   compressionLevel?: number;
+  /** `--compression`: every image's layer compression, over the build file's. */
+  compression?: Compression;
   /** The environment to read SOURCE_DATE_EPOCH from. */
   env: NodeJS.ProcessEnv;
   reporter: Reporter;
@@ -54,6 +60,8 @@ export interface BuildOptions {
   lockTimeoutMs?: number;
   /** Registry bases, `--push`, `--lock`, TLS and credentials (docs/registries.md). */
   registry?: RegistryCliOptions;
+  /** `--sbom`, `--provenance`, `--sign KEY` (docs/supply-chain.md); `tool` names ociasm in SBOMs and provenance. */
+  supply?: SupplyOptions & { tool?: Tool };
 }
 
 export type { PlatformResult } from './platform.js';
@@ -71,6 +79,10 @@ export interface BuildResult {
   images: ImageResult[];
   /** What `--push` pushed. */
   pushed?: PushResult;
+  /** The SBOMs, provenance and signatures attached (`--sbom`, `--provenance`, `--sign`). */
+  attached?: { image: string; digest: string; artifactType?: string; subject: string }[];
+  /** Where `--push` put them. */
+  pushedArtifacts?: PushedArtifact[];
 }
 
 export function sourceDateEpoch(bf: BuildFile, env: NodeJS.ProcessEnv): number {
@@ -82,7 +94,7 @@ export function sourceDateEpoch(bf: BuildFile, env: NodeJS.ProcessEnv): number {
   return bf.sourceDateEpoch ?? 0;
 }
 
-const LOCAL_BASE = /^(scratch$|oci:|image:)/;
+const LOCAL_BASE = /^(scratch$|oci:|rootfs:|image:)/;
 
 /**
  * The registry session (and with it undici and the TLS setup) is loaded only
@@ -98,19 +110,23 @@ async function openRegistrySession(bf: BuildFile, plans: ImagePlan[], opts: Buil
 export async function build(opts: BuildOptions): Promise<BuildResult> {
   const bf = opts.buildFile;
   const epoch = sourceDateEpoch(bf, opts.env);
-  const level = opts.compressionLevel ?? GZIP_FORMAT.defaultLevel;
-  const settings = gzipSettingsKey({ level }); // checks the level before anything is written
   const plans = planBuild(bf, {
     images: opts.images, platforms: opts.platforms, epoch,
     ...(opts.buildArgs ? { args: opts.buildArgs } : {}),
     ...(await gitInfoIfUsed(bf).then((git) => (git ? { git } : {}))),
   });
+  // CLI over image over file; gzip by default. Levels are checked before anything is written.
+  const compressionOf = (img: ImagePlan): Compression => opts.compression ?? img.spec.compression ?? bf.compression ?? 'gzip';
+  const codecs = await LayerCodecs.prepare(plans.map(compressionOf), opts.compressionLevel);
   // Images are identified by NAME:TAG (their refName); an image: base is resolved to one by the plan.
   const results = new Map<string, Promise<ImageResult>>();
   const inBuild: InBuildLookup = async (refName) => {
     const r = await results.get(refName)!;
     return { refName: r.ref, index: r.index, store };
   };
+  const supply = opts.supply;
+  const attest = supply && (supply.sbom || supply.provenance || supply.signKey) ? await import('./attest-step.js') : undefined;
+  const key = await attest?.loadBuildKey(supply, opts.env); // a wrong password fails before anything is built
   const registry = await openRegistrySession(bf, plans, opts);
   const baseOf = (img: ImagePlan) => (img.inBuildBase !== undefined ? `${IN_BUILD_PREFIX}${img.inBuildBase}` : img.spec.base);
   const sources = new Map(plans.map((img) => [img.refName, openBaseSource(baseOf(img), bf.dir, `${img.where}`, inBuild, registry?.pull)]));
@@ -119,15 +135,15 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
     await registry?.close();
     throw e;
   });
-  // The compressor's self-test runs on its workers while the first bases are squashed.
-  const gzip = createGzip({ level });
-  gzip.catch(() => undefined); // awaited by the first layer, and in the finally below
+  // Each compression's pool (and gzip's self-test) starts now, while the first bases are squashed.
+  for (const img of plans) void codecs.get(compressionOf(img));
   const limit = pLimit(Math.max(1, opts.jobs ?? os.availableParallelism()));
   const cache = new ToolchainCache(opts.cacheDir ?? defaultCacheDir(opts.env));
-  const ctx: PlatformCtx = { store, gzip, epoch, reporter: opts.reporter, opts, cache };
-  if (opts.layerCache !== false) ctx.layers = { index: new LayerCache(path.join(cache.dir, 'layers')), settings };
+  const ctx: PlatformCtx = { store, codec: (img) => codecs.get(compressionOf(img)), epoch, reporter: opts.reporter, opts, cache };
+  if (opts.layerCache !== false) ctx.layers = { index: new LayerCache(path.join(cache.dir, 'layers')) };
   const images: ImageResult[] = [];
   const failures: unknown[] = [];
+  let artifacts: Map<string, Artifact[]> | undefined;
   try {
     // Images start in dependency order; one whose base is image:NAME waits for NAME (outside the job limit).
     const buildImage = async (image: ImagePlan): Promise<ImageResult> => {
@@ -163,18 +179,34 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
       else failures.push(r.reason);
     }
     if (images.length > 0) await writeRefs(store, images.map((i) => ({ refName: i.ref, descriptor: i.index })), lock);
+    if (attest && images.length > 0 && failures.length === 0) {
+      opts.reporter.emit({ type: 'step', image: 'supply', message: 'attaching SBOMs, provenance and signatures' });
+      artifacts = await attest.attachSupplyChain(store, bf, plans, images, supply!, key, {
+        epoch, args: { ...(bf.args ?? {}), ...(opts.buildArgs ?? {}) }, tool: supply!.tool ?? { name: 'ociasm', version: '0.0.0' },
+      });
+    }
   } finally {
-    await (await gzip.catch(() => undefined))?.close();
+    await codecs.closeAll();
     if (failures.length > 0) await registry?.close();
   }
   for (const e of failures.slice(1)) opts.reporter.emit({ type: 'warn', message: `also failed: ${e instanceof Error ? e.message : String(e)}` });
   if (failures.length > 0) throw failures[0];
   let pushed: PushResult | undefined;
+  let pushedArtifacts: PushedArtifact[] | undefined;
   try {
     const byRef = new Map(plans.map((p) => [p.refName, p]));
     pushed = await registry?.afterBuild(images.map((i) => ({ ...i, plan: byRef.get(i.ref)! })), store, opts.reporter);
+    if (pushed && artifacts) pushedArtifacts = await registry!.pushArtifacts(images.map((i) => ({ ...i, plan: byRef.get(i.ref)! })), artifacts, opts.reporter);
   } finally {
     await registry?.close();
   }
-  return { layout: store.dir, sourceDateEpoch: epoch, images, ...(pushed ? { pushed } : {}) };
+  const attached = artifacts
+    ? [...artifacts].flatMap(([image, list]) => list.map((a) => ({
+      image, digest: a.descriptor.digest, subject: a.manifest.subject!.digest, ...(a.manifest.artifactType ? { artifactType: a.manifest.artifactType } : {}),
+    })))
+    : undefined;
+  return {
+    layout: store.dir, sourceDateEpoch: epoch, images, ...(pushed ? { pushed } : {}),
+    ...(attached ? { attached } : {}), ...(pushedArtifacts ? { pushedArtifacts } : {}),
+  };
 }

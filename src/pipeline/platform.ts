@@ -6,7 +6,7 @@
 import type { BaseSource } from '../base/source.js';
 import type { BlobStore } from '../cas/blob-store.js';
 import type { LayoutStore } from '../cas/layout-store.js';
-import type { GzipCompressor } from '../codec/gzip/index.js';
+import type { LayerCodec } from '../layer/codecs.js';
 import { formatPlatform } from '../codec/platform.js';
 import { applyAccounts } from '../accounts/apply.js';
 import { imageConfig, imageManifest, jsonBytes, runtimeConfig } from '../image/assemble.js';
@@ -54,7 +54,8 @@ function countingStore(store: BlobStore, onBytes: (total: number) => void): Blob
 export interface PlatformCtx {
   store: LayoutStore;
   /** Ready once its self-test has run; started before the bases are squashed. */
-  gzip: Promise<GzipCompressor>;
+  /** The image's layer codec; its pool is started before the bases are squashed. */
+  codec: (image: ImagePlan) => Promise<LayerCodec>;
   epoch: number;
   reporter: Reporter;
   opts: BuildOptions;
@@ -93,7 +94,7 @@ async function buildPlatform(
     const runtimeSpec = await applyAccounts(rootfs.root, plan, image.where);
     step('writing layer');
     const counted = countingStore(ctx.store, (bytes) => ctx.reporter.emit({ type: 'step', image: image.spec.name, platform: p, message: 'writing layer', bytes }));
-    const layer = await writeLayer(rootfs.root, ctx.epoch, await ctx.gzip, counted, ctx.layers);
+    const layer = await writeLayer(rootfs.root, ctx.epoch, await ctx.codec(image), counted, ctx.layers);
     const runtime = runtimeConfig(runtimeSpec, base?.config.config);
     const config = imageConfig(plan.platform, runtime, layer.diffId, ctx.epoch, base);
     const configBlob = await ctx.store.putBytes(jsonBytes(config));

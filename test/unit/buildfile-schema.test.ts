@@ -39,7 +39,7 @@ images:
 `);
     expect(msg.split('\n')).toEqual([
       '/w/ociasm.yaml: 10 errors:',
-      '  bogus: unknown key "bogus" (allowed: sourceDateEpoch, args, insecureRegistries, images)',
+      '  bogus: unknown key "bogus" (allowed: sourceDateEpoch, args, insecureRegistries, compression, images)',
       expect.stringMatching(/^ {2}image "a:latest": platfroms: unknown key "platfroms" \(did you mean "platforms"\? allowed: name, tag, /),
       '  image "a:latest": files[0].dest: is required',
       '  image "a:latest": files[1].extra: unknown key "extra" (allowed: src, dest, preserveOwner)',
