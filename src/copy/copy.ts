@@ -135,7 +135,9 @@ export async function copyImages(requests: CopyRequest[], opts: CopyOptions = {}
   const jobs: Job[] = [];
   for (const req of requests) {
     const picked = typeof req.from === 'object' ? req.from : await req.source.getManifest(req.from, opts);
-    const root = await selectPlatforms(req.source, picked, opts.platforms, !req.destination.capabilities.multiPlatform, opts);
+    const single = !req.destination.capabilities.multiPlatform;
+    const platforms = opts.platforms ?? (single && req.destination.platform ? [req.destination.platform] : undefined);
+    const root = await selectPlatforms(req.source, picked, platforms, single, opts);
     const graph = await walkImage(req.source, root, opts);
     const tagNames = req.tags ?? (req.destination.tag !== undefined ? [req.destination.tag] : []);
     const tags = tagNames.map((tag) => ({ tag, node: root }));

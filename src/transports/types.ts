@@ -15,7 +15,7 @@
  *   one line in ./index.ts.
  */
 import type { BlobRange, BlobReader } from '../cas/blob-store.js';
-import type { Descriptor, Digest } from '../oci/types.js';
+import type { Descriptor, Digest, Platform } from '../oci/types.js';
 
 export type { BlobRange, BlobReader } from '../cas/blob-store.js';
 
@@ -97,6 +97,8 @@ export interface ImageDestination {
   readonly lane?: string;
   /** The tag the destination was opened with (`oci:DIR:REF`, `docker://HOST/REPO:TAG`); copy() writes it for the root. */
   readonly tag?: string;
+  /** A single-platform destination's platform when it was opened with one (DestinationOptions.platform); copy() takes it from an index unless platforms are named. */
+  readonly platform?: Platform;
   /** Whether the destination already holds the blob (a registry HEADs, a layout stats). */
   hasBlob(desc: Descriptor, opts?: Opts): Promise<boolean>;
   /**

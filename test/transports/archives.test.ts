@@ -144,6 +144,16 @@ describe('docker-archive:', () => {
     expect(pushedCfg.rootfs.diff_ids).toEqual(arm.diffIds);
   });
 
+  it('takes the platform it was opened with (DestinationOptions.platform) when the copy names none', async () => {
+    const arm64 = image('linux/arm64/v8');
+    const dest = await openDestination('docker-archive:arm64.tar:hello:arm64', ctx, { platform: 'linux/arm64' });
+    const r = await copyImage(await openSource(`oci:${src}:hello:1.0`, ctx), dest);
+    expect(r.images[0]!.digest).toBe(arm64.manifest);
+    const cfg = await must('skopeo', ['inspect', '--config', '--raw', `docker-archive:${at('arm64.tar')}`]);
+    expect(sha256(Buffer.from(cfg))).toBe(arm64.config);
+    await expect(openDestination('docker-archive:x.tar', ctx, { platform: 'linux//' })).rejects.toMatchObject({ code: 'PLATFORM_INVALID' });
+  });
+
   it('is the same bytes every time, layers uncompressed as docker save stores them', async () => {
     await copyImage(await openSource(`oci:${src}:hello:1.0`, ctx), await openDestination('docker-archive:arm-again.tar:hello:arm', ctx), { platforms: [parsePlatform('linux/arm/v7')] });
     expect(fileSha(at('arm-again.tar'))).toBe(fileSha(at('hello-arm.tar')));
