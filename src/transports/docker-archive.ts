@@ -90,13 +90,19 @@ interface SourceImage {
 
 export class DockerArchiveSource implements ImageSource {
   readonly name: string;
+  /** What a build on it records as its base name: the tag it was opened with, else the only image's first tag, else the file's name. */
+  readonly baseName: string;
+  /** Its blobs are on this machine: a base reads them in place. */
+  readonly local = true;
   private readonly images = new Map<number, Promise<SourceImage>>();
 
-  private constructor(private readonly tar: TarFile, readonly items: readonly DockerArchiveItem[], private readonly ref: string | undefined, name?: string) {
+  private constructor(private readonly tar: TarFile, readonly items: readonly DockerArchiveItem[], private readonly ref: string | undefined, name?: string, baseName?: string) {
     this.name = name ?? `docker-archive:${tar.file}${ref !== undefined ? `:${ref}` : ''}`;
+    const only = items.length === 1 ? items[0]!.RepoTags?.[0] : undefined;
+    this.baseName = baseName ?? (ref !== undefined && !ref.startsWith('@') ? repoTag(ref, this.name) : only ?? path.basename(tar.file));
   }
 
-  static async open(file: string, ref: string | undefined, ctx: TransportContext, opts: Opts & { name?: string } = {}): Promise<DockerArchiveSource> {
+  static async open(file: string, ref: string | undefined, ctx: TransportContext, opts: Opts & { name?: string; baseName?: string } = {}): Promise<DockerArchiveSource> {
     const tar = await TarFile.open(file, { ...(ctx.tmpDir ? { tmpDir: ctx.tmpDir } : {}), ...opts });
     try {
       const entry = tar.find('manifest.json');
@@ -108,7 +114,7 @@ export class DockerArchiveSource implements ImageSource {
       if (!Array.isArray(items) || items.some((i) => typeof i?.Config !== 'string' || !Array.isArray(i.Layers) || i.Layers.some((l) => typeof l !== 'string'))) {
         throw new OciasmError('ARCHIVE_INVALID', `${file}: manifest.json is not a list of {Config, RepoTags, Layers}`);
       }
-      return new DockerArchiveSource(tar, items, ref, opts.name);
+      return new DockerArchiveSource(tar, items, ref, opts.name, opts.baseName);
     } catch (e) {
       await tar.close();
       throw e;

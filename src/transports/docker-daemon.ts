@@ -208,7 +208,7 @@ async function openDaemonSource(rest: string, ctx: TransportContext, opts: Opts 
       throw new OciasmError(res.statusCode === 404 ? 'REF_NOT_FOUND' : 'DAEMON_ERROR', `docker-daemon:${rest}: the daemon at unix://${client.socket} answered HTTP ${res.statusCode}: ${why}`);
     }
     await pipeline(res.body, createWriteStream(file, { flags: 'wx', mode: 0o600 }), ...(opts.signal ? [{ signal: opts.signal }] : []));
-    const src = await DockerArchiveSource.open(file, undefined, ctx, { ...opts, name: `docker-daemon:${rest}` });
+    const src = await DockerArchiveSource.open(file, undefined, ctx, { ...opts, name: `docker-daemon:${rest}`, baseName: name });
     const close = src.close.bind(src);
     src.close = async () => {
       await close();

@@ -181,6 +181,9 @@ describe('docker-archive:', () => {
   it('reads archives skopeo wrote: same config and layers, a deterministic synthesized manifest', async () => {
     const arm = image('linux/arm/v7');
     await must('skopeo', ['copy', '--override-arch', 'arm', '--override-variant', 'v7', `oci:${src}:hello:1.0`, `docker-archive:${at('skopeo-docker.tar')}:hello:sk`]);
+    const opened = await openSource('docker-archive:skopeo-docker.tar', ctx);
+    expect([(opened as any).baseName, (opened as any).local]).toEqual(['docker.io/library/hello:sk', true]);
+    await opened.close();
     const a = await copyImage(await openSource('docker-archive:skopeo-docker.tar', ctx), await openDestination('oci:from-docker:x', ctx));
     const b = await copyImage(await openSource('docker-archive:skopeo-docker.tar:hello:sk', ctx), await openDestination('oci:from-docker2:x', ctx));
     expect(b.images[0]!.digest).toBe(a.images[0]!.digest);
