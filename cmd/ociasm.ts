@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { BuildResult } from '../src/pipeline/build.js';
 import { isOciasmError, printable } from '../src/errors.js';
-import { removeTrackedSync } from '../src/cas/temp-files.js';
+import { killGroupsSync, removeTrackedSync } from '../src/cas/temp-files.js';
 import { byteSize, wholeNumber } from './numbers.js';
 import { createReporter, pickMode, type Reporter } from '../src/report/reporter.js';
 import { addRegistryOptions, registryCliOptions } from './registry-options.js';
@@ -18,6 +18,7 @@ const io = { stdout: process.stdout, stderr: process.stderr };
 // Interrupted: remove this process's temp files, spool folders and lock, then exit as a shell expects (128 + signal).
 for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
   process.on(signal, () => {
+    killGroupsSync();
     removeTrackedSync();
     process.stderr.write(`ociasm: interrupted by ${signal}; temp files removed\n`);
     process.exit(code);
@@ -69,6 +70,14 @@ function printBuild(reporter: Reporter, r: BuildResult): void {
   reporter.result(r);
 }
 
+/** `validate` and `build --dry-run`: the plan, checked as a build checks it, printed. */
+async function printPlan(reporter: Reporter, buildFile: import('../src/buildfile/types.js').BuildFile, images: string[], opts: Record<string, any>): Promise<void> {
+  const { formatPlan, validatePlan } = await import('../src/commands/validate.js');
+  const summary = await validatePlan(buildFile, { images, platforms: opts.platform, buildArgs: opts.buildArg, env: process.env });
+  for (const text of formatPlan(summary)) reporter.emit({ type: 'line', text });
+  reporter.result(summary);
+}
+
 // dist/cmd/ociasm.js → the package's own package.json.
 const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -82,7 +91,7 @@ program
   .command('build')
   .description('build the images of a build file into an OCI image layout')
   .argument('[image...]', 'build only these images')
-  .option('-f, --file <file>', 'build file', 'ociasm.yaml')
+  .option('-f, --file <file>', 'build file ("-" reads standard input)', 'ociasm.yaml')
   .option('-o, --output <dir>', 'OCI layout directory to write', 'oci')
   .option('--platform <platform>', 'build only this platform (repeatable)', collect, [])
   .option('-j, --jobs <n>', 'platforms built at once (1 to 1024)', wholeNumber(1, 1024))
@@ -97,9 +106,14 @@ program
   .addOption(new Option('--compression-level <n>', 'gzip level 1-9 (default 5, chosen by the bench)').argParser(wholeNumber(0)))
   .option('--lock-timeout <seconds>', "how long to wait for another build's lock on the layout's index.json (default 120)", wholeNumber(0, 86_400))
   .option('--max-layer-size <size>', 'refuse a base layer that inflates past this size (default 64G; docs/security.md)', byteSize(1))
-  .option('--max-inflate-ratio <n>', 'refuse a base layer that inflates more than N times its size, past 64 MiB (default 200; docs/security.md)', wholeNumber(1))
+  .option('--max-inflate-ratio <n>', 'refuse a base layer that inflates more than N times its size, past 64 MiB (default 1000; docs/security.md)', wholeNumber(1))
   .option('--json', 'print the result as JSON')
-  .option('-v, --verbose', 'print every step');
+  .option('--dry-run', 'check the build file and print the plan; build nothing')
+  .option('-v, --verbose', 'print every step')
+  // supply chain (docs/supply-chain.md): opt-in, attached as referrers, never changing an image digest
+  .option('--sbom', 'attach an SPDX SBOM to every platform manifest')
+  .option('--provenance', 'attach SLSA v1 provenance to every image (DSSE-signed with --sign)')
+  .option('--sign <key>', 'sign every index and platform manifest (cosign format; password in COSIGN_PASSWORD)');
 addRegistryOptions(program.commands.find((c) => c.name() === 'build')!)
   .action(async (images: string[], opts) =>
     run(opts.json, async () => {
@@ -107,8 +121,12 @@ addRegistryOptions(program.commands.find((c) => c.name() === 'build')!)
       try {
         // Each command loads only its own part of the library: start-up is most of a small command's time.
         const { loadBuildFile } = await import('../src/buildfile/load.js');
+        const buildFile = await loadBuildFile(opts.file, { stdin: process.stdin });
+        if (opts.dryRun) {
+          await printPlan(reporter, buildFile, images, opts);
+          return;
+        }
         const { build } = await import('../src/pipeline/build.js');
-        const buildFile = await loadBuildFile(opts.file);
         const result = await build({
           buildFile, outDir: opts.output, images, platforms: opts.platform, jobs: opts.jobs,
           compressionLevel: opts.compressionLevel, env: process.env, reporter,
@@ -119,6 +137,7 @@ addRegistryOptions(program.commands.find((c) => c.name() === 'build')!)
             ...(opts.maxLayerSize !== undefined ? { maxLayerBytes: opts.maxLayerSize } : {}),
             ...(opts.maxInflateRatio !== undefined ? { maxInflateRatio: opts.maxInflateRatio } : {}),
           },
+          supply: { sbom: !!opts.sbom, provenance: !!opts.provenance, ...(opts.sign ? { signKey: opts.sign } : {}), tool: { name: 'ociasm', version } },
         });
         printBuild(reporter, result);
       } finally {
@@ -162,5 +181,99 @@ addRegistryOptions(
     }
   }),
 );
+
+// Supply chain: sbom, sign, verify-signature, keygen (src/commands/supply.ts, docs/supply-chain.md).
+addRegistryOptions(program.command('sbom').description('print the SBOM of an image: oci:DIR[:REF] or a registry reference')
+  .argument('<image>').option('--format <format>', 'spdx (SPDX 2.3 JSON) or cyclonedx (CycloneDX 1.6 JSON)', 'spdx')
+  .option('--platform <platform>', 'the platform of an index to describe')).action(async (src: string, opts) => run(false, async () => {
+  const { sbomCommand } = await import('../src/commands/supply.js');
+  process.stdout.write(await sbomCommand(src, { ...registryCliOptions(opts, reporterFor(opts)), env: process.env, format: opts.format, platform: opts.platform, tool: `ociasm-${version}` }));
+}));
+addRegistryOptions(program.command('sign').description('sign an image and its platform manifests in cosign\'s format (password in COSIGN_PASSWORD)')
+  .argument('<key>').argument('<image>').option('--json', 'print the result as JSON')).action(async (key: string, ref: string, opts) => run(opts.json, async () => {
+  const reporter = reporterFor(opts);
+  const { signCommand } = await import('../src/commands/supply.js');
+  const r = await signCommand(key, ref, { ...registryCliOptions(opts, reporter), env: process.env });
+  for (const s of r.signed) reporter.emit({ type: 'line', text: `signed ${s.digest}` });
+  reporter.result(r);
+  reporter.close();
+}));
+addRegistryOptions(program.command('verify-signature').description("check an image's cosign signatures (index and every platform) with a public key")
+  .argument('<key>').argument('<image>').option('--json', 'print the result as JSON')).action(async (key: string, ref: string, opts) => run(opts.json, async () => {
+  const reporter = reporterFor(opts);
+  const { verifySignatureCommand } = await import('../src/commands/supply.js');
+  const r = await verifySignatureCommand(key, ref, { ...registryCliOptions(opts, reporter), env: process.env });
+  for (const v of r.verified) reporter.emit({ type: 'line', text: `verified ${v.digest}${v.platform ? ` (${v.platform})` : ''}` });
+  reporter.result(r);
+  reporter.close();
+}));
+program.command('keygen').description('make a P-256 key pair in cosign\'s format: PREFIX.key (encrypted with COSIGN_PASSWORD) and PREFIX.pub')
+  .option('--output-key-prefix <prefix>', 'file name prefix', 'cosign').option('--json', 'print the result as JSON').action(async (opts) => run(opts.json, async () => {
+    const reporter = reporterFor(opts);
+    const { keygenCommand } = await import('../src/commands/supply.js');
+    const r = await keygenCommand(opts.outputKeyPrefix, process.env);
+    reporter.emit({ type: 'line', text: `wrote ${r.privateKey} and ${r.publicKey}` });
+    reporter.result(r);
+    reporter.close();
+  }));
+
+// ---- validate: the build file checked and planned, nothing built ----
+program
+  .command('validate')
+  .description('check a build file and print its plan without building (as build --dry-run)')
+  .argument('[image...]', 'plan only these images (NAME or NAME:TAG)')
+  .option('-f, --file <file>', 'build file ("-" reads standard input)', 'ociasm.yaml')
+  .option('--platform <platform>', 'plan only this platform (repeatable)', collect, [])
+  .option('--build-arg <KEY=VAL>', 'set {{args.KEY}} (repeatable)', buildArg, {})
+  .option('--json', 'print the plan as JSON')
+  .action(async (images: string[], opts) =>
+    run(opts.json, async () => {
+      const reporter = reporterFor(opts);
+      try {
+        const { loadBuildFile } = await import('../src/buildfile/load.js');
+        await printPlan(reporter, await loadBuildFile(opts.file, { stdin: process.stdin }), images, opts);
+      } finally {
+        reporter.close();
+      }
+    }),
+  );
+
+// ---- tag / untag: refs of an OCI layout, as crane and oras tag ----
+program
+  .command('tag')
+  .description('give an image of an OCI layout more refs: DIR:REF NEW… (NEW without ":" is a tag of REF\'s name)')
+  .argument('<layout>', 'DIR:REF (or DIR when it holds one image)')
+  .argument('<new...>', 'new tags or ref names')
+  .option('--json', 'print the result as JSON')
+  .action(async (layout: string, names: string[], opts) =>
+    run(opts.json, async () => {
+      const reporter = reporterFor(opts);
+      const { tagLayout } = await import('../src/commands/tag.js');
+      const r = await tagLayout(layout, names);
+      for (const ref of r.tagged) reporter.emit({ type: 'line', text: `tagged ${r.layout}:${ref} ${r.digest}` });
+      reporter.result(r);
+      reporter.close();
+    }),
+  );
+
+program
+  .command('untag')
+  .description('remove refs from an OCI layout (blobs are kept): DIR:REF…')
+  .argument('<ref...>', 'DIR:REF')
+  .option('--ignore-missing', 'a ref that is not there is not an error')
+  .option('--json', 'print the result as JSON')
+  .action(async (refs: string[], opts) =>
+    run(opts.json, async () => {
+      const reporter = reporterFor(opts);
+      const { untagLayout } = await import('../src/commands/tag.js');
+      const results = await untagLayout(refs, { ignoreMissing: !!opts.ignoreMissing });
+      for (const r of results) {
+        for (const u of r.untagged) reporter.emit({ type: 'line', text: `untagged ${r.layout}:${u.ref} ${u.digest}` });
+        for (const m of r.missing) reporter.emit({ type: 'warn', message: `${r.layout}: no ref "${m}" (ignored)` });
+      }
+      reporter.result(results);
+      reporter.close();
+    }),
+  );
 
 await program.parseAsync(process.argv);

@@ -7,7 +7,8 @@
  * identities, no content reads) is looked up first; when the layout already
  * holds the blob recorded for it, nothing is read or compressed at all.
  */
-import { stat } from 'node:fs/promises';
+import type { BigIntStats } from 'node:fs';
+import { lstat } from 'node:fs/promises';
 import type { GzipCompressor } from '../codec/gzip/index.js';
 import { type BlobStore, HashingTap } from '../cas/blob-store.js';
 import { LayoutStore } from '../cas/layout-store.js';
@@ -32,12 +33,33 @@ export interface LayerReuse {
   settings: string;
 }
 
-async function holds(store: BlobStore, entry: CachedLayer): Promise<boolean> {
-  if (store instanceof LayoutStore) {
-    const st = await stat(store.blobPath(entry.digest)).catch(() => undefined);
-    return !!st?.isFile() && st.size === entry.size;
-  }
-  return store.has(entry.digest);
+/** A blob file's identity: any write to it changes the ctime. */
+export function blobIdentity(st: BigIntStats): string {
+  return `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
+}
+
+/**
+ * Whether the store really holds the cached layer's blob. In a layout: a
+ * regular file of the recorded size whose identity is the recorded one, or,
+ * when the identity differs (another layout, a copy, a damaged file), whose
+ * sha256 is the digest — then the entry's identity is brought up to date.
+ * A blob that fails is rebuilt (the rebuild replaces the file).
+ */
+async function holds(store: BlobStore, entry: CachedLayer, reuse: LayerReuse, key: string): Promise<boolean> {
+  if (!(store instanceof LayoutStore)) return store.has(entry.digest);
+  const file = store.blobPath(entry.digest);
+  const st = await lstat(file, { bigint: true }).catch(() => undefined);
+  if (!st?.isFile() || st.size !== BigInt(entry.size)) return false;
+  if (entry.blobId !== undefined && entry.blobId === blobIdentity(st)) return true;
+  const ok = await store.verify(entry).then(() => true, () => false);
+  if (ok) await reuse.index.put(key, { ...entry, blobId: blobIdentity(st) });
+  return ok;
+}
+
+async function identityOf(store: BlobStore, digest: Digest): Promise<string | undefined> {
+  if (!(store instanceof LayoutStore)) return undefined;
+  const st = await lstat(store.blobPath(digest), { bigint: true }).catch(() => undefined);
+  return st?.isFile() ? blobIdentity(st) : undefined;
 }
 
 function fromCache(e: CachedLayer): WrittenLayer {
@@ -56,7 +78,7 @@ export async function writeLayer(
   const key = reuse ? treeFingerprint(root, mtime, reuse.settings) : undefined;
   if (reuse && key) {
     const hit = await reuse.index.get(key);
-    if (hit && (await holds(store, hit))) return fromCache(hit);
+    if (hit && (await holds(store, hit, reuse, key))) return fromCache(hit);
   }
   const stats: TarStats = { entries: 0, files: 0, contentBytes: 0 };
   const diff = new HashingTap();
@@ -72,7 +94,10 @@ export async function writeLayer(
     cached: false,
   };
   if (reuse && key) {
-    await reuse.index.put(key, { digest: blob.digest, size: blob.size, diffId: layer.diffId, uncompressedSize: layer.uncompressedSize, ...stats });
+    const blobId = await identityOf(store, blob.digest);
+    await reuse.index.put(key, {
+      digest: blob.digest, size: blob.size, diffId: layer.diffId, uncompressedSize: layer.uncompressedSize, ...stats, ...(blobId ? { blobId } : {}),
+    });
   }
   return layer;
 }

@@ -92,6 +92,11 @@ async function buildPlatform(
       await runSelfCheck({
         image: image.spec.name, platform: plan.platform, test: plan.test, root: rootfs.root, reporter: ctx.reporter,
         env: ctx.opts.env, epoch: ctx.epoch, cwd: ctx.opts.buildFile.dir, where: image.where, signal,
+        runtime: {
+          ...(config.config?.Env ? { env: config.config.Env } : {}),
+          ...(config.config?.User ? { user: config.config.User } : {}),
+          ...(config.config?.WorkingDir ? { workdir: config.config.WorkingDir } : {}),
+        },
       });
     }
     return result;

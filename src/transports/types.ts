@@ -33,6 +33,13 @@ export interface ImageSource {
   /** The transport-qualified name, for messages (`oci:/abs/dir:ref`, `docker://host/repo:tag`). */
   readonly name: string;
   /**
+   * Set by a source whose image has no platform of its own (a `rootfs:`
+   * tarball; its config says `unknown/unknown`): a build takes it as the base
+   * of whatever platform it builds, and records `baseName` (which names the
+   * content's digest, so the record is reproducible) as the base's name.
+   */
+  readonly platformless?: { baseName: string };
+  /**
    * The manifest or index a reference names: a tag, a digest (any manifest
    * of the image graph, children included), or undefined for the source's own
    * reference (the one it was opened with).

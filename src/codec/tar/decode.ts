@@ -2,7 +2,15 @@
  * Streaming tar decoder over raw bytes: ustar, GNU and v7 headers, PAX 'x'
  * records (binary xattr values kept as Buffers), GNU long names, base-256
  * numbers. Memory is bounded: bodies are streamed, never buffered whole.
+ * GNU tar's `--acls` text records (`SCHILY.acl.access`, `SCHILY.acl.default`)
+ * become the kernel's `system.posix_acl_*` xattrs, as GNU tar applies them on
+ * extract; a binary `SCHILY.xattr.system.posix_acl_*` record of the same ACL
+ * wins, and an access ACL of only `user::`, `group::`, `other::` is the mode
+ * itself and gives no xattr (the kernel stores none). Text naming a user or
+ * group by name (GNU tar writes names) is an error: names mean the host's
+ * accounts, not the image's (docs/transports.md).
  */
+import { ACL_XATTR_ACCESS, ACL_XATTR_DEFAULT, AclTag, encodeAcl, parseAclText } from '../acl.js';
 import { OciasmError } from '../../errors.js';
 import { ByteReader } from './byte-reader.js';
 import { BLOCK_SIZE, isZeroBlock, paddingLength } from './fields.js';
@@ -209,8 +217,32 @@ function buildHeader(raw: RawHeader, ext: Extended, at: Position): TarHeader {
   for (const [key, value] of pax) {
     if (key.startsWith(XATTR_PREFIX)) xattrs.set(key.slice(XATTR_PREFIX.length), value);
   }
+  for (const [key, name] of GNU_ACL_RECORDS) {
+    const text = pax.get(key);
+    if (text === undefined || text.length === 0 || xattrs.has(name)) continue;
+    const value = gnuAclXattr(text.toString('utf8'), name === ACL_XATTR_ACCESS, (reason) => at.fail(`${key}: ${reason}`));
+    if (value) xattrs.set(name, value);
+  }
   if (xattrs.size > 0) header.xattrs = xattrs;
   return header;
+}
+
+const GNU_ACL_RECORDS = [['SCHILY.acl.access', ACL_XATTR_ACCESS], ['SCHILY.acl.default', ACL_XATTR_DEFAULT]] as const;
+const MINIMAL_ACL_TAGS: readonly number[] = [AclTag.UserObj, AclTag.GroupObj, AclTag.Other];
+
+/** The xattr value of a GNU tar ACL text record; undefined for a minimal access ACL (the mode says it all). */
+function gnuAclXattr(text: string, access: boolean, fail: (reason: string) => never): Buffer | undefined {
+  let entries;
+  try {
+    entries = parseAclText(text);
+  } catch (e) {
+    const named = /^(user|group|u|g):[^:\n]*[^0-9:\n][^:\n]*:/m.test(text);
+    return fail(named
+      ? `names a user or group (${(e as Error).message}); ACLs are kept by number only: create the archive with GNU tar --xattrs --xattrs-include='*', which stores them as numbers`
+      : (e as Error).message);
+  }
+  if (access && entries.every((en) => MINIMAL_ACL_TAGS.includes(en.tag))) return undefined;
+  return encodeAcl(entries);
 }
 
 /** A PAX string value; an empty value means "use the header field" (POSIX). */
