@@ -217,6 +217,17 @@ describe('docker-archive:', () => {
       .rejects.toMatchObject({ code: 'DIGEST_MISMATCH', message: expect.stringContaining('diff_ids') });
     expect(existsSync(at('bad.tar'))).toBe(false);
     await expect(openDestination('docker-archive:x.tar:bad@sha256:' + '1'.repeat(64), ctx)).rejects.toMatchObject({ code: 'REFERENCE_INVALID' });
+    // A hostile archive: its layer is a symlink out of the archive, its config a '..' path.
+    const evil = at('evil');
+    mkdirSync(evil);
+    writeFileSync(path.join(evil, 'c.json'), JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [`sha256:${'2'.repeat(64)}`] } }));
+    writeFileSync(path.join(evil, 'manifest.json'), JSON.stringify([{ Config: 'c.json', RepoTags: ['evil:1'], Layers: ['l.tar'] }]));
+    await must('ln', ['-s', '/etc/passwd', path.join(evil, 'l.tar')]);
+    await must('tar', ['-C', evil, '-cf', at('evil.tar'), 'c.json', 'manifest.json', 'l.tar']);
+    await expect(openSource('docker-archive:evil.tar', ctx).then((x) => x.getManifest())).rejects.toMatchObject({ code: 'ARCHIVE_INVALID', message: expect.stringContaining('"l.tar" is not a file in the archive') });
+    writeFileSync(path.join(evil, 'manifest.json'), JSON.stringify([{ Config: '../../etc/passwd', RepoTags: null, Layers: [] }]));
+    await must('tar', ['-C', evil, '-cf', at('evil2.tar'), 'c.json', 'manifest.json']);
+    await expect(openSource('docker-archive:evil2.tar', ctx).then((x) => x.getManifest())).rejects.toMatchObject({ code: 'ARCHIVE_INVALID' });
     mkdirSync(at('a-dir'));
     await expect(openDestination('docker-archive:a-dir', ctx)).rejects.toMatchObject({ code: 'REFERENCE_INVALID' });
   });

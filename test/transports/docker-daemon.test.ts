@@ -55,6 +55,22 @@ describe('Docker Engine 20.10', () => {
     expect(seen.Config.Cmd).toEqual(['/bin/hello']);
   });
 
+  it('one docker-archive can carry several images (one per copy request); docker load takes them all', async () => {
+    const { copyImages } = await import('../../src/copy/copy.js');
+    const index = readBlobJson(src, refDescriptor(src, 'hello:1.0').digest);
+    const two = index.manifests.filter((m: any) => m.platform.architecture === 'arm64' || m.platform.variant === 'v6');
+    const dest = await openDestination('docker-archive:two.tar', ctx());
+    const source = await openSource(`oci:${src}:hello:1.0`, ctx());
+    await copyImages(two.map((m: any) => ({ source, destination: dest, from: m.digest, tags: [`multi:${m.platform.architecture}${m.platform.variant ?? ''}`] })));
+    const out = await docker(['load', '-i', at('two.tar')]);
+    expect(out).toContain('Loaded image: multi:arm64v8');
+    expect(out).toContain('Loaded image: multi:armv6');
+    for (const m of two) {
+      const id = (await docker(['image', 'inspect', '--format', '{{.Id}}', `multi:${m.platform.architecture}${m.platform.variant ?? ''}`])).trim();
+      expect(id).toBe(readBlobJson(src, m.digest).config.digest);
+    }
+  });
+
   it('docker-daemon: loads over the API socket and reads the image ID back', async () => {
     const r = await copyImage(await openSource(`oci:${src}:hello:1.0`, ctx()), await openDestination('docker-daemon:lab/hello:daemon', ctx()), { platforms: platforms() });
     expect(r.images[0]).toMatchObject({ digest: host.manifest, tags: ['docker.io/lab/hello:daemon'] });
