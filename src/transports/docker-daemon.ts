@@ -124,6 +124,7 @@ export class DaemonDestination implements ImageDestination {
   readonly name: string;
   readonly capabilities: DestinationCapabilities = { multiPlatform: false, referrers: false, tags: true };
   private committed = false;
+  private closed = false;
 
   private constructor(private readonly client: DaemonClient, private readonly writer: DockerArchiveWriter, readonly tag: string, readonly platform?: Platform) {
     this.name = `docker-daemon:${tag}`;
@@ -190,6 +191,8 @@ export class DaemonDestination implements ImageDestination {
   }
 
   async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
     await this.writer.close();
     await this.client.close();
   }
