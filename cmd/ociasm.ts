@@ -99,7 +99,11 @@ program
   .option('--max-layer-size <size>', 'refuse a base layer that inflates past this size (default 64G; docs/security.md)', byteSize(1))
   .option('--max-inflate-ratio <n>', 'refuse a base layer that inflates more than N times its size, past 64 MiB (default 200; docs/security.md)', wholeNumber(1))
   .option('--json', 'print the result as JSON')
-  .option('-v, --verbose', 'print every step');
+  .option('-v, --verbose', 'print every step')
+  // supply chain (docs/supply-chain.md): opt-in, attached as referrers, never changing an image digest
+  .option('--sbom', 'attach an SPDX SBOM to every platform manifest')
+  .option('--provenance', 'attach SLSA v1 provenance to every image (DSSE-signed with --sign)')
+  .option('--sign <key>', 'sign every index and platform manifest (cosign format; password in COSIGN_PASSWORD)');
 addRegistryOptions(program.commands.find((c) => c.name() === 'build')!)
   .action(async (images: string[], opts) =>
     run(opts.json, async () => {
@@ -119,6 +123,7 @@ addRegistryOptions(program.commands.find((c) => c.name() === 'build')!)
             ...(opts.maxLayerSize !== undefined ? { maxLayerBytes: opts.maxLayerSize } : {}),
             ...(opts.maxInflateRatio !== undefined ? { maxInflateRatio: opts.maxInflateRatio } : {}),
           },
+          supply: { sbom: !!opts.sbom, provenance: !!opts.provenance, ...(opts.sign ? { signKey: opts.sign } : {}), tool: { name: 'ociasm', version } },
         });
         printBuild(reporter, result);
       } finally {
@@ -199,5 +204,40 @@ for (const verb of ['create', 'append'] as const) {
     }),
   );
 }
+
+// Supply chain: sbom, sign, verify-signature, keygen (src/commands/supply.ts, docs/supply-chain.md).
+addRegistryOptions(program.command('sbom').description('print the SBOM of an image: oci:DIR[:REF] or a registry reference')
+  .argument('<image>').option('--format <format>', 'spdx (SPDX 2.3 JSON) or cyclonedx (CycloneDX 1.6 JSON)', 'spdx')
+  .option('--platform <platform>', 'the platform of an index to describe')).action(async (src: string, opts) => run(false, async () => {
+  const { sbomCommand } = await import('../src/commands/supply.js');
+  process.stdout.write(await sbomCommand(src, { ...registryCliOptions(opts, reporterFor(opts)), env: process.env, format: opts.format, platform: opts.platform, tool: `ociasm-${version}` }));
+}));
+addRegistryOptions(program.command('sign').description('sign an image and its platform manifests in cosign\'s format (password in COSIGN_PASSWORD)')
+  .argument('<key>').argument('<image>').option('--json', 'print the result as JSON')).action(async (key: string, ref: string, opts) => run(opts.json, async () => {
+  const reporter = reporterFor(opts);
+  const { signCommand } = await import('../src/commands/supply.js');
+  const r = await signCommand(key, ref, { ...registryCliOptions(opts, reporter), env: process.env });
+  for (const s of r.signed) reporter.emit({ type: 'line', text: `signed ${s.digest}` });
+  reporter.result(r);
+  reporter.close();
+}));
+addRegistryOptions(program.command('verify-signature').description("check an image's cosign signatures (index and every platform) with a public key")
+  .argument('<key>').argument('<image>').option('--json', 'print the result as JSON')).action(async (key: string, ref: string, opts) => run(opts.json, async () => {
+  const reporter = reporterFor(opts);
+  const { verifySignatureCommand } = await import('../src/commands/supply.js');
+  const r = await verifySignatureCommand(key, ref, { ...registryCliOptions(opts, reporter), env: process.env });
+  for (const v of r.verified) reporter.emit({ type: 'line', text: `verified ${v.digest}${v.platform ? ` (${v.platform})` : ''}` });
+  reporter.result(r);
+  reporter.close();
+}));
+program.command('keygen').description('make a P-256 key pair in cosign\'s format: PREFIX.key (encrypted with COSIGN_PASSWORD) and PREFIX.pub')
+  .option('--output-key-prefix <prefix>', 'file name prefix', 'cosign').option('--json', 'print the result as JSON').action(async (opts) => run(opts.json, async () => {
+    const reporter = reporterFor(opts);
+    const { keygenCommand } = await import('../src/commands/supply.js');
+    const r = await keygenCommand(opts.outputKeyPrefix, process.env);
+    reporter.emit({ type: 'line', text: `wrote ${r.privateKey} and ${r.publicKey}` });
+    reporter.result(r);
+    reporter.close();
+  }));
 
 await program.parseAsync(process.argv);

@@ -19,6 +19,8 @@ export const Annotation = {
   Created: 'org.opencontainers.image.created',
   BaseName: 'org.opencontainers.image.base.name',
   BaseDigest: 'org.opencontainers.image.base.digest',
+  /** ociasm's mark on a layout's index.json entry that is a referrer (SBOM, signature...) of this digest, not an image. */
+  ReferrerSubject: 'dev.ociasm.referrer.subject',
 } as const;
 
 export type Digest = `sha256:${string}`;

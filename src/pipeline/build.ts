@@ -25,6 +25,9 @@ import { defaultCacheDir, ToolchainCache } from '../toolchain/cache.js';
 import { gitInfoIfUsed } from '../plan/git-info.js';
 import type { PushResult } from '../copy/push.js';
 import type { BuildRegistrySession, RegistryCliOptions } from './registry-session.js';
+import type { SupplyOptions, Tool } from './attest-step.js';
+import type { Artifact } from '../supply/artifact.js';
+import type { PushedArtifact } from '../supply/registry-referrers.js';
 
 export interface BuildOptions {
   buildFile: BuildFile;
@@ -54,6 +57,8 @@ export interface BuildOptions {
   lockTimeoutMs?: number;
   /** Registry bases, `--push`, `--lock`, TLS and credentials (docs/registries.md). */
   registry?: RegistryCliOptions;
+  /** `--sbom`, `--provenance`, `--sign KEY` (docs/supply-chain.md); `tool` names ociasm in SBOMs and provenance. */
+  supply?: SupplyOptions & { tool?: Tool };
 }
 
 export type { PlatformResult } from './platform.js';
@@ -71,6 +76,10 @@ export interface BuildResult {
   images: ImageResult[];
   /** What `--push` pushed. */
   pushed?: PushResult;
+  /** The SBOMs, provenance and signatures attached (`--sbom`, `--provenance`, `--sign`). */
+  attached?: { image: string; digest: string; artifactType?: string; subject: string }[];
+  /** Where `--push` put them. */
+  pushedArtifacts?: PushedArtifact[];
 }
 
 export function sourceDateEpoch(bf: BuildFile, env: NodeJS.ProcessEnv): number {
@@ -111,6 +120,9 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
     const r = await results.get(refName)!;
     return { refName: r.ref, index: r.index, store };
   };
+  const supply = opts.supply;
+  const attest = supply && (supply.sbom || supply.provenance || supply.signKey) ? await import('./attest-step.js') : undefined;
+  const key = await attest?.loadBuildKey(supply, opts.env); // a wrong password fails before anything is built
   const registry = await openRegistrySession(bf, plans, opts);
   const baseOf = (img: ImagePlan) => (img.inBuildBase !== undefined ? `${IN_BUILD_PREFIX}${img.inBuildBase}` : img.spec.base);
   const sources = new Map(plans.map((img) => [img.refName, openBaseSource(baseOf(img), bf.dir, `${img.where}`, inBuild, registry?.pull)]));
@@ -128,6 +140,7 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
   if (opts.layerCache !== false) ctx.layers = { index: new LayerCache(path.join(cache.dir, 'layers')), settings };
   const images: ImageResult[] = [];
   const failures: unknown[] = [];
+  let artifacts: Map<string, Artifact[]> | undefined;
   try {
     // Images start in dependency order; one whose base is image:NAME waits for NAME (outside the job limit).
     const buildImage = async (image: ImagePlan): Promise<ImageResult> => {
@@ -163,6 +176,12 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
       else failures.push(r.reason);
     }
     if (images.length > 0) await writeRefs(store, images.map((i) => ({ refName: i.ref, descriptor: i.index })), lock);
+    if (attest && images.length > 0 && failures.length === 0) {
+      opts.reporter.emit({ type: 'step', image: 'supply', message: 'attaching SBOMs, provenance and signatures' });
+      artifacts = await attest.attachSupplyChain(store, bf, plans, images, supply!, key, {
+        epoch, args: { ...(bf.args ?? {}), ...(opts.buildArgs ?? {}) }, tool: supply!.tool ?? { name: 'ociasm', version: '0.0.0' },
+      });
+    }
   } finally {
     await (await gzip.catch(() => undefined))?.close();
     if (failures.length > 0) await registry?.close();
@@ -170,11 +189,21 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
   for (const e of failures.slice(1)) opts.reporter.emit({ type: 'warn', message: `also failed: ${e instanceof Error ? e.message : String(e)}` });
   if (failures.length > 0) throw failures[0];
   let pushed: PushResult | undefined;
+  let pushedArtifacts: PushedArtifact[] | undefined;
   try {
     const byRef = new Map(plans.map((p) => [p.refName, p]));
     pushed = await registry?.afterBuild(images.map((i) => ({ ...i, plan: byRef.get(i.ref)! })), store, opts.reporter);
+    if (pushed && artifacts) pushedArtifacts = await registry!.pushArtifacts(images.map((i) => ({ ...i, plan: byRef.get(i.ref)! })), artifacts, opts.reporter);
   } finally {
     await registry?.close();
   }
-  return { layout: store.dir, sourceDateEpoch: epoch, images, ...(pushed ? { pushed } : {}) };
+  const attached = artifacts
+    ? [...artifacts].flatMap(([image, list]) => list.map((a) => ({
+      image, digest: a.descriptor.digest, subject: a.manifest.subject!.digest, ...(a.manifest.artifactType ? { artifactType: a.manifest.artifactType } : {}),
+    })))
+    : undefined;
+  return {
+    layout: store.dir, sourceDateEpoch: epoch, images, ...(pushed ? { pushed } : {}),
+    ...(attached ? { attached } : {}), ...(pushedArtifacts ? { pushedArtifacts } : {}),
+  };
 }

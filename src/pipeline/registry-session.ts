@@ -9,10 +9,13 @@ import { openBlobCache, PullThroughStore } from '../cache/blob-cache.js';
 import type { BlobStore } from '../cas/blob-store.js';
 import type { LayoutStore } from '../cas/layout-store.js';
 import { pushImages, type PushRequest, type PushResult } from '../copy/push.js';
+import type { Reference } from '../codec/reference.js';
 import type { Descriptor, Digest } from '../oci/types.js';
 import type { PullContext } from '../base/registry-source.js';
 import type { ImagePlan } from '../plan/plan.js';
 import type { Reporter } from '../report/reporter.js';
+import type { Artifact } from '../supply/artifact.js';
+import type { PushedArtifact } from '../supply/registry-referrers.js';
 import { lockPath, readLock, writeLock } from '../registry/lock.js';
 import type { NetworkLimits } from '../registry/limits.js';
 import { Registries, type RegistryOptions } from '../registry/registries.js';
@@ -113,6 +116,24 @@ export class BuildRegistrySession {
     });
     for (const r of result.refs) reporter.emit({ type: 'line', text: `pushed ${r.ref}${r.platformTags.length ? ` (+ ${r.platformTags.length} platform tags)` : ''}` });
     return result;
+  }
+
+  /** After the images: their referrers (SBOMs, provenance, signatures) to every push: reference's repository. */
+  async pushArtifacts(images: BuiltImage[], artifacts: Map<string, Artifact[]>, reporter: Reporter): Promise<PushedArtifact[]> {
+    const { pushArtifact } = await import('../supply/registry-referrers.js');
+    const out: PushedArtifact[] = [];
+    for (const img of images) {
+      const list = artifacts.get(img.plan.refName) ?? [];
+      if (list.length === 0) continue;
+      const repos = new Map<string, Reference>();
+      for (const t of img.plan.push) repos.set(`${t.registry}/${t.repository}`, t);
+      for (const [label, t] of repos) {
+        const repo = this.registries.repository(t.registry, t.repository);
+        for (const a of list) out.push(await pushArtifact(repo, a));
+        reporter.emit({ type: 'line', text: `pushed ${list.length} referrers of ${img.plan.refName} to ${label}` });
+      }
+    }
+    return out;
   }
 
   async close(): Promise<void> {

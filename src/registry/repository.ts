@@ -148,7 +148,8 @@ export class RegistryRepository implements BlobStore {
     return d ? (d as Digest) : (await this.getManifest(reference)).descriptor.digest;
   }
 
-  async putManifest(reference: string, bytes: Buffer, mediaType: string): Promise<void> {
+  /** PUTs a manifest; answers the `OCI-Subject` header, which a registry with the referrers API sends for a manifest with a subject. */
+  async putManifest(reference: string, bytes: Buffer, mediaType: string): Promise<{ ociSubject?: string }> {
     const what = `manifest ${reference} of ${this.label}`;
     const res = await this.client.request({
       method: 'PUT', path: `/v2/${this.repository}/manifests/${reference}`, scopes: this.pushPull, what,
@@ -160,5 +161,7 @@ export class RegistryRepository implements BlobStore {
     if (d && d !== sha256(bytes)) {
       throw new OciasmError('PUSH_VERIFY', `${this.label}: the registry stored manifest ${reference} as ${d}, we sent ${sha256(bytes)}`);
     }
+    const ociSubject = header(res, 'oci-subject');
+    return ociSubject ? { ociSubject } : {};
   }
 }

@@ -15,12 +15,14 @@ export function parseLayoutArg(arg: string): { dir: string; ref?: string } {
   return { dir: arg.slice(0, colon), ref: arg.slice(colon + 1) };
 }
 
-export async function findRef(store: LayoutStore, ref: string | undefined, label: string): Promise<Descriptor> {
+export async function findRef(store: Pick<LayoutStore, 'readIndex'>, ref: string | undefined, label: string): Promise<Descriptor> {
   const index = await store.readIndex();
   const named = (d: Descriptor) => d.annotations?.[Annotation.RefName];
   if (ref === undefined) {
-    if (index.manifests.length === 1) return index.manifests[0]!;
-    throw new OciasmError('REF_NOT_FOUND', `${label}: the layout holds ${index.manifests.length} images; name one as oci:PATH:REF`);
+    // Referrers (SBOMs, signatures) stored beside an image are not images to choose from.
+    const images = index.manifests.filter((d) => !d.annotations?.[Annotation.ReferrerSubject]);
+    if (images.length === 1) return images[0]!;
+    throw new OciasmError('REF_NOT_FOUND', `${label}: the layout holds ${images.length} images; name one as oci:PATH:REF`);
   }
   const hit = index.manifests.filter((d) => named(d) === ref);
   if (hit.length === 1) return hit[0]!;

@@ -13,6 +13,7 @@ export const PACKAGES = [
   'pigz', 'gzip', 'tar', 'util-linux', 'bsdutils', 'busybox-static', 'zstd',
   'golang-go', 'gcc', 'libc6-dev', 'gcc-aarch64-linux-gnu', 'libc6-dev-arm64-cross', 'gcc-arm-linux-gnueabihf', 'libc6-dev-armhf-cross', 'git',
   'docker-registry', 'apache2-utils', 'openssl',
+  'docker.io', 'containerd', 'podman',
 ];
 // Debian arch -> the folder name used by the tests.
 export const FOREIGN_BUSYBOX = { arm64: 'arm64', armhf: 'armhf', armel: 'armel' };

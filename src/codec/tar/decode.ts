@@ -64,7 +64,7 @@ export async function* decodeTar(
       if (header === undefined) return;
       at.path = header.path;
       const body = new BodyCursor(reader, header.size, at);
-      yield { header, body: body.chunks() };
+      yield { header, body: body.chunks(), offset: reader.offset };
       body.detach();
       const rest = body.remaining + paddingLength(header.size);
       if ((await reader.skip(rest)) !== rest) at.fail('truncated archive: unexpected EOF inside the body');

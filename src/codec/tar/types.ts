@@ -29,4 +29,6 @@ export interface TarHeader {
 export interface TarEntry {
   header: TarHeader;
   body: AsyncIterable<Buffer>;
+  /** Archive offset of the body's first byte (set by the decoder), so an indexed archive can be read by range. */
+  offset?: number;
 }
