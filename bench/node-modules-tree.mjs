@@ -1,7 +1,7 @@
 // A deterministic node_modules-shaped tree: many small source files in
 // nested packages. Same arguments, same bytes and names on every machine
 // (an LCG, no Math.random, no clock). Used by `npm run bench` (200k files)
-// and for profiling (any count): `node bench/node-modules-tree.mjs DIR FILES`.
+// and for profiling (any count): `node bench/node-modules-tree.mjs DIR FILES [empty]`.
 import { mkdirSync, writeFileSync, existsSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -44,9 +44,10 @@ function fileSize(rnd) {
   return 6000 + (rnd() % 24000);
 }
 
-export function generateTree(dir, files, seed = 1) {
+/** `empty`: every file 0 bytes (the 1M-entry memory case: the tree, not the contents). */
+export function generateTree(dir, files, { seed = 1, empty = false } = {}) {
   const stamp = path.join(dir, '.ociasm-bench-tree');
-  const want = `${files} ${seed} v1`;
+  const want = `${files} ${seed} ${empty} v1`;
   if (existsSync(stamp) && readFileSync(stamp, 'utf8') === want) return dir;
   rmSync(dir, { recursive: true, force: true });
   const rnd = lcg(seed);
@@ -71,7 +72,7 @@ export function generateTree(dir, files, seed = 1) {
         file = path.join(sub, `${NAMES[rnd() % NAMES.length]}-${i}${rnd() % 5 === 0 ? '.d.ts' : '.js'}`);
       }
       mk(path.dirname(file));
-      writeFileSync(file, text(rnd, fileSize(rnd), scratch));
+      writeFileSync(file, empty ? scratch.subarray(0, 0) : text(rnd, fileSize(rnd), scratch));
       made++;
     }
   }
@@ -80,8 +81,8 @@ export function generateTree(dir, files, seed = 1) {
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const [dir, files] = process.argv.slice(2);
+  const [dir, files, mode] = process.argv.slice(2);
   const t0 = Date.now();
-  generateTree(path.resolve(dir), Number(files ?? 200000));
+  generateTree(path.resolve(dir), Number(files ?? 200000), { empty: mode === 'empty' });
   process.stderr.write(`generated ${files} files in ${Date.now() - t0} ms\n`);
 }

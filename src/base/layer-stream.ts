@@ -1,23 +1,28 @@
 /**
  * Opens a base layer blob as an uncompressed tar stream, checking its digest
- * as it is read (decompression and its bounds: ../codec/decompress.ts); plain
- * tar passes through. Decompression bombs are refused (LIMIT_EXCEEDED) as the
- * bytes flow, before the spool can fill the disk (docs/security.md, "Local").
+ * as it is read, by its media type: gzip and zstd through codec/decompress
+ * (zstd by Debian's `zstd -dc`, since Node 20 has no zstd); plain tar passes through.
+ *
+ * Decompression bombs: the uncompressed stream is counted as it flows and a
+ * layer is refused (LIMIT_EXCEEDED) the moment it passes `maxLayerBytes`, or
+ * passes both INFLATE_RATIO_FLOOR and `maxInflateRatio` times its compressed
+ * size — before the spool can fill the disk (docs/security.md, "Local"; the
+ * counting itself is codec/decompress's `bounded`).
  */
 import type { BlobStore } from '../cas/blob-store.js';
 import { HashingTap } from '../cas/blob-store.js';
-import { bounded, gunzip, type InflateLimits, unzstd } from '../codec/decompress.js';
+import { bounded, decompress, type InflateLimits } from '../codec/decompress.js';
 import { decodeTar } from '../codec/tar/decode.js';
 import type { TarEntry } from '../codec/tar/types.js';
 import { OciasmError } from '../errors.js';
 import { type Descriptor, MediaType } from '../oci/types.js';
 
-export { DEFAULT_MAX_INFLATE_RATIO, DEFAULT_MAX_LAYER_BYTES, INFLATE_RATIO_FLOOR, type InflateLimits } from '../codec/decompress.js';
-
 const NONDIST = 'application/vnd.oci.image.layer.nondistributable.v1.tar';
 const GZIP_TYPES = new Set<string>([MediaType.LayerGzip, MediaType.DockerLayerGzip, MediaType.DockerLayerForeignGzip, `${NONDIST}+gzip`]);
 const ZSTD_TYPES = new Set<string>([MediaType.LayerZstd, 'application/vnd.docker.image.rootfs.diff.tar.zstd', `${NONDIST}+zstd`]);
 const PLAIN_TYPES = new Set<string>([MediaType.Layer, 'application/vnd.docker.image.rootfs.diff.tar', NONDIST]);
+
+export { bounded, DEFAULT_MAX_INFLATE_RATIO, DEFAULT_MAX_LAYER_BYTES, INFLATE_RATIO_FLOOR, type InflateLimits } from '../codec/decompress.js';
 
 async function* verified(store: BlobStore, desc: Descriptor): AsyncGenerator<Uint8Array> {
   const tap = new HashingTap();
@@ -31,8 +36,8 @@ async function* verified(store: BlobStore, desc: Descriptor): AsyncGenerator<Uin
 export async function* openLayerTar(store: BlobStore, desc: Descriptor, limits: InflateLimits = {}): AsyncGenerator<Uint8Array> {
   const what = `${store.label}: layer ${desc.digest}`;
   if (PLAIN_TYPES.has(desc.mediaType)) yield* verified(store, desc);
-  else if (GZIP_TYPES.has(desc.mediaType)) yield* bounded(gunzip(verified(store, desc), what), desc.size, limits, what);
-  else if (ZSTD_TYPES.has(desc.mediaType)) yield* bounded(unzstd(verified(store, desc), what), desc.size, limits, what);
+  else if (GZIP_TYPES.has(desc.mediaType)) yield* bounded(decompress('gzip', verified(store, desc), what), desc.size, limits, what);
+  else if (ZSTD_TYPES.has(desc.mediaType)) yield* bounded(decompress('zstd', verified(store, desc), what), desc.size, limits, what);
   else throw new OciasmError('LAYER_INVALID', `${what} has unsupported media type ${desc.mediaType}`);
 }
 

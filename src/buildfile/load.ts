@@ -11,8 +11,30 @@ import { OciasmError } from '../errors.js';
 import type { BuildFile } from './types.js';
 import { validateBuildFile } from './validate.js';
 
-export async function loadBuildFile(file: string): Promise<BuildFile> {
-  const abs = path.resolve(file);
+export interface LoadOptions {
+  /** For `-f -`: the stream to read the build file from (the CLI passes its stdin). */
+  stdin?: AsyncIterable<string | Uint8Array>;
+  /** The folder relative paths of a build file read from stdin resolve against (default: the process's). */
+  cwd?: string;
+}
+
+/** The label of a build file read from stdin. */
+export const STDIN_LABEL = '<stdin>';
+
+async function readAll(stream: AsyncIterable<string | Uint8Array>): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of stream) chunks.push(typeof c === 'string' ? Buffer.from(c) : Buffer.from(c));
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** `file` is a path, or `-` for `opts.stdin` (relative paths in it resolve against `opts.cwd`). */
+export async function loadBuildFile(file: string, opts: LoadOptions = {}): Promise<BuildFile> {
+  if (file === '-') {
+    if (!opts.stdin) throw new OciasmError('BUILDFILE_NOT_FOUND', 'build file "-": no standard input to read it from');
+    const bf = parseBuildFile(await readAll(opts.stdin), STDIN_LABEL);
+    return { ...bf, dir: path.resolve(opts.cwd ?? '.') };
+  }
+  const abs = path.resolve(opts.cwd ?? '.', file);
   let text: string;
   try {
     text = await readFile(abs, 'utf8');

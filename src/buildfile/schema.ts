@@ -63,6 +63,10 @@ export const BuildStepSchema = strict({
   outputs: strMap().default({}).describe('host path -> image path'),
 }).describe('the host toolchain run once per platform (docs/toolchain.md)');
 
+function compressionEnum() {
+  return z.enum(['gzip', 'zstd'], { error: (iss) => `must be gzip or zstd, got ${JSON.stringify(iss.input)}` });
+}
+
 export const ImageSpecSchema = strict({
   name: z.string({ error: (iss) => (iss.input === undefined ? 'is required' : 'must be a string') })
     .regex(IMAGE_NAME, { error: (iss) => `"${String(iss.input)}" is not a valid image name (lowercase letters, digits, . _ - /)` })
@@ -93,6 +97,7 @@ export const ImageSpecSchema = strict({
   accounts: AccountsSchema.optional(),
   push: strList().optional().describe('registry references for ociasm build --push (templated)'),
   platformTags: str().optional().describe('a tag template per platform, e.g. "{{tag}}-{{platformTag}}", pushed beside each push ref'),
+  compression: compressionEnum().optional().describe('layer compression of this image, over the top-level one'),
 });
 
 export const BuildFileSchema = strict({
@@ -101,6 +106,8 @@ export const BuildFileSchema = strict({
     .optional().describe('seconds since 1970 for every mtime and created time; SOURCE_DATE_EPOCH wins'),
   args: argsMap().optional().describe('{{args.NAME}} defaults; --build-arg KEY=VAL overrides them'),
   insecureRegistries: strList().optional().describe('host[:port] reached over plain HTTP or unverified TLS'),
+  compression: compressionEnum().optional()
+    .describe('layer compression: gzip (default) or zstd (docs/zstd-format.md); ociasm build --compression wins'),
   images: z.array(ImageSpecSchema, { error: 'must be a non-empty list' }).min(1, { error: 'must be a non-empty list' }),
 });
 

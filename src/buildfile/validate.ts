@@ -6,7 +6,7 @@
  */
 import type * as z from 'zod';
 import { OciasmError } from '../errors.js';
-import { fromJsonBuildList } from './json-list.js';
+import { fromBuildList, type Problem } from './json-list.js';
 import { BuildFileSchema, IMAGE_NAME, type BuildFile } from './schema.js';
 import { phrase } from './zod-kit.js';
 
@@ -58,11 +58,6 @@ export function locate(raw: unknown, path: readonly PropertyKey[]): string {
   return keyPath(path);
 }
 
-interface Problem {
-  path: PropertyKey[];
-  message: string;
-}
-
 function problems(issues: readonly z.core.$ZodIssue[]): Problem[] {
   const out: Problem[] = [];
   for (const iss of issues) {
@@ -110,12 +105,14 @@ function documentOrder(doc: unknown, a: PropertyKey[], b: PropertyKey[]): number
 }
 
 export function validateBuildFile(raw: unknown, file: string, dir: string): BuildFile {
-  const doc = dropNulls(fromJsonBuildList(raw ?? {}, file));
+  const written = dropNulls(raw ?? {});
+  const list = fromBuildList(written);
+  const doc = list.doc;
   const r = BuildFileSchema.safeParse(doc, { error: (iss) => phrase(iss) });
-  const found = [...(r.success ? [] : problems(r.error.issues)), ...crossImageProblems(doc)];
+  const found = [...list.problems, ...(r.success ? [] : problems(r.error.issues)), ...crossImageProblems(doc)];
   if (found.length > 0) {
     // In document order (stable: one key's problems stay as zod found them).
-    found.sort((a, b) => documentOrder(doc, a.path, b.path));
+    found.sort((a, b) => documentOrder(written, a.path, b.path));
     const lines = found.map((p) => {
       const where = locate(doc, p.path);
       return where ? `${where}: ${p.message}` : p.message;

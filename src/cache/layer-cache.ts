@@ -6,7 +6,10 @@
  * an entry.
  *
  * It is only an index: the blob itself must be in the output layout, with
- * the recorded size, for an entry to count. The cache is best effort: an
+ * the recorded size and the file identity recorded when it was written or
+ * last checked (`blobId`: device, inode, size, mtime and ctime in ns — any
+ * write changes the ctime), for an entry to count; a blob with another
+ * identity is rehashed before it is trusted (layer/write-layer.ts). The cache is best effort: an
  * unreadable, unwritable or malformed index is a miss, never an error.
  */
 import { mkdir, readFile } from 'node:fs/promises';
@@ -22,6 +25,8 @@ export interface CachedLayer {
   entries: number;
   files: number;
   contentBytes: number;
+  /** The blob file's identity when it was last known to hold `digest` (see above). */
+  blobId?: string;
 }
 
 const DIGEST = /^sha256:[a-f0-9]{64}$/;

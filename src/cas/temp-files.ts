@@ -3,9 +3,11 @@
  *
  * Rules:
  * - every temp name carries the owner's pid: `<prefix><pid>-<random>`;
- * - a live process tracks what it created here; on SIGINT/SIGTERM the CLI
- *   removes every tracked path synchronously (removeTrackedSync) before it
- *   exits 130/143 — this list is process-wide because signals are;
+ * - a live process tracks what it created here, and the process groups of
+ *   the tools it runs; on SIGINT/SIGTERM the CLI kills those groups
+ *   (killGroupsSync) and removes every tracked path synchronously
+ *   (removeTrackedSync) before it exits 130/143 — these lists are
+ *   process-wide because signals are;
  * - a later run removes stale ones (sweepStale): our prefix, an owner pid
  *   that is no living process on this machine (kill(pid, 0) fails with
  *   ESRCH), and untouched for STALE_AGE_MS, so a temp of a process in another
@@ -23,6 +25,31 @@ export const STALE_AGE_MS = 60_000;
 export const LEGACY_AGE_MS = 60 * 60_000;
 
 const tracked = new Set<string>();
+const groups = new Set<number>();
+
+/**
+ * A child process group (a user's tool started with `detached`), so an
+ * interrupted ociasm takes the whole group with it, grandchildren included.
+ */
+export function trackGroup(pgid: number): void {
+  groups.add(pgid);
+}
+
+export function untrackGroup(pgid: number): void {
+  groups.delete(pgid);
+}
+
+/** Sends SIGKILL to every tracked process group (signal handlers; best effort). */
+export function killGroupsSync(signal: NodeJS.Signals = 'SIGKILL'): void {
+  for (const pgid of groups) {
+    try {
+      process.kill(-pgid, signal);
+    } catch {
+      // already gone
+    }
+  }
+  groups.clear();
+}
 
 /** `<prefix><pid>-<random hex>`. */
 export function tempName(prefix: string): string {

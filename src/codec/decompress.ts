@@ -1,16 +1,15 @@
 /**
- * Decompressing byte streams: gzip in-process (node:zlib), zstd and xz by
- * Debian's `zstd -dc` and `xz -dc` (Node 20 has neither). Rules:
- * - A corrupt stream is GZIP_INVALID / ZSTD_INVALID / XZ_INVALID naming
- *   `what`; a missing program is TOOL_MISSING with the package to install.
- * - `sniffCompression` decides by magic bytes only, never by a file name;
- *   `isTarHeader` tells a tar's first block by its `ustar` magic.
- * - Errors of the input stream pass through unchanged (a digest check's
- *   DIGEST_MISMATCH stays one).
- * - Decompression bombs: bounded() counts the uncompressed bytes as they flow
- *   and refuses (LIMIT_EXCEEDED) past `maxLayerBytes`, or past both
- *   INFLATE_RATIO_FLOOR and `maxInflateRatio` times the compressed size
- *   (docs/security.md, "Local").
+ * Decompression of tar streams, by kind. Rules:
+ * - gzip is decompressed in-process (zlib); zstd and xz by Debian's
+ *   `zstd -dc` and `xz -dc`, since Node 20 has neither. A missing program is
+ *   TOOL_MISSING naming the package; a failing one is ZSTD_INVALID or
+ *   XZ_INVALID with the program's own words; both name `what`.
+ * - `bounded` counts uncompressed bytes as they flow and stops a
+ *   decompression bomb (LIMIT_EXCEEDED) past a size or a ratio to the
+ *   compressed size (docs/security.md, "Local").
+ * - `sniffCompression` decides by magic bytes only, never by a file name:
+ *   gzip `1f 8b`, zstd `28 b5 2f fd`, xz `fd 37 7a 58 5a 00`, a tar by its
+ *   `ustar` magic at offset 257 (POSIX and GNU tar both write it).
  */
 import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
@@ -25,7 +24,8 @@ export interface InflateLimits {
 }
 
 export const DEFAULT_MAX_LAYER_BYTES = 64 * 2 ** 30;
-export const DEFAULT_MAX_INFLATE_RATIO = 200;
+/** gzip cannot pass ~1032:1, so this default stops zstd-style bombs; a gzip bomb meets the size limit and the spool's free-space guard (base/spool.ts). A 10,000-deep tree's PAX headers compress past 200:1, so 200 was too strict. */
+export const DEFAULT_MAX_INFLATE_RATIO = 1000;
 /** Below this many uncompressed bytes the ratio is not checked: small, very compressible layers (a file of zeros) are fine. */
 export const INFLATE_RATIO_FLOOR = 64 * 2 ** 20;
 
@@ -49,17 +49,30 @@ export async function* bounded(input: AsyncIterable<Uint8Array>, compressedSize:
     yield chunk;
   }
 }
+export type Compression = 'gzip' | 'zstd' | 'xz' | 'none';
 
-export type Compression = 'gzip' | 'zstd' | 'bzip2' | 'xz' | 'none';
-
-/** The compression a stream's first bytes show (at least 6 bytes for xz). */
-export function sniffCompression(head: Uint8Array): Compression {
+/** The compression a stream's first bytes show (at least 262 bytes for a plain tar), or undefined when it is no tar we know. */
+export function sniffCompression(head: Uint8Array): Compression | undefined {
   const b = Buffer.from(head.buffer, head.byteOffset, head.byteLength);
   if (b.length >= 2 && b[0] === 0x1f && b[1] === 0x8b) return 'gzip';
-  if (b.length >= 4 && b.readUInt32LE(0) === 0xfd2fb528) return 'zstd';
-  if (b.length >= 3 && b.toString('latin1', 0, 3) === 'BZh') return 'bzip2';
+  if (b.length >= 4 && b.readUInt32BE(0) === 0x28b52ffd) return 'zstd';
   if (b.length >= 6 && b.subarray(0, 6).equals(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]))) return 'xz';
-  return 'none';
+  if (b.length >= 262 && b.toString('latin1', 257, 262) === 'ustar') return 'none';
+  return undefined;
+}
+
+/** The uncompressed bytes of `input`, compressed as `kind`. */
+export function decompress(kind: Compression, input: AsyncIterable<Uint8Array>, what: string): AsyncIterable<Uint8Array> {
+  switch (kind) {
+    case 'none':
+      return input;
+    case 'gzip':
+      return gunzip(input, what);
+    case 'zstd':
+      return external({ program: 'zstd', pkg: 'zstd', kind: 'zstd', code: 'ZSTD_INVALID' }, input, what);
+    case 'xz':
+      return external({ program: 'xz', pkg: 'xz-utils', kind: 'xz', code: 'XZ_INVALID' }, input, what);
+  }
 }
 
 export async function* gunzip(input: AsyncIterable<Uint8Array>, what: string): AsyncGenerator<Uint8Array> {
@@ -75,19 +88,6 @@ export async function* gunzip(input: AsyncIterable<Uint8Array>, what: string): A
   } finally {
     feed.destroy();
   }
-}
-
-export function unzstd(input: AsyncIterable<Uint8Array>, what: string): AsyncGenerator<Uint8Array> {
-  return external({ program: 'zstd', pkg: 'zstd', kind: 'zstd', code: 'ZSTD_INVALID' }, input, what);
-}
-
-export function unxz(input: AsyncIterable<Uint8Array>, what: string): AsyncGenerator<Uint8Array> {
-  return external({ program: 'xz', pkg: 'xz-utils', kind: 'xz', code: 'XZ_INVALID' }, input, what);
-}
-
-/** Whether a block is a tar header with the POSIX/GNU `ustar` magic (offset 257; v7 tars have none). */
-export function isTarHeader(head: Uint8Array): boolean {
-  return head.length >= 262 && Buffer.from(head.buffer, head.byteOffset, head.byteLength).toString('latin1', 257, 262) === 'ustar';
 }
 
 interface Tool {
@@ -128,16 +128,5 @@ async function* external(tool: Tool, input: AsyncIterable<Uint8Array>, what: str
   if (result.failed) {
     const reason = String(result.stderr ?? '').trim() || result.shortMessage;
     throw new OciasmError(tool.code, `${what}: ${tool.program} -d failed: ${reason}`);
-  }
-}
-
-/** Decompresses `input` as `compression` says; 'none' passes it through. */
-export function decompress(input: AsyncIterable<Uint8Array>, compression: Compression, what: string): AsyncIterable<Uint8Array> {
-  switch (compression) {
-    case 'none': return input;
-    case 'gzip': return gunzip(input, what);
-    case 'zstd': return unzstd(input, what);
-    case 'xz': return unxz(input, what);
-    default: throw new OciasmError('LAYER_INVALID', `${what} is ${compression}-compressed, which is not supported (gzip, zstd, xz or none)`);
   }
 }

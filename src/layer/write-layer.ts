@@ -1,18 +1,20 @@
 /**
  * The layer in one streaming pass: tar the tree, hash the tar for the diffID,
- * gzip it, hash the gzip for the digest and write the blob. Nothing is read
+ * compress it (gzip, or zstd when asked), hash that for the digest and write
+ * the blob. Nothing is read
  * twice and no layer is held whole in memory.
  *
  * With a layer cache, a fingerprint of the tree (metadata and host file
  * identities, no content reads) is looked up first; when the layout already
  * holds the blob recorded for it, nothing is read or compressed at all.
  */
-import { stat } from 'node:fs/promises';
-import type { GzipCompressor } from '../codec/gzip/index.js';
+import type { BigIntStats } from 'node:fs';
+import { lstat } from 'node:fs/promises';
 import { type BlobStore, HashingTap } from '../cas/blob-store.js';
 import { LayoutStore } from '../cas/layout-store.js';
 import type { CachedLayer, LayerCache } from '../cache/layer-cache.js';
-import { type Descriptor, type Digest, MediaType } from '../oci/types.js';
+import type { Descriptor, Digest } from '../oci/types.js';
+import type { LayerCodec } from './codecs.js';
 import type { DirNode } from '../rootfs/tree.js';
 import { treeFingerprint } from './fingerprint.js';
 import { OUT_CHUNK, type TarStats, tarOfTree } from './tar-of-tree.js';
@@ -28,21 +30,40 @@ export interface WrittenLayer {
 
 export interface LayerReuse {
   index: LayerCache;
-  /** gzipSettingsKey() of the compressor: part of the cache key. */
-  settings: string;
 }
 
-async function holds(store: BlobStore, entry: CachedLayer): Promise<boolean> {
-  if (store instanceof LayoutStore) {
-    const st = await stat(store.blobPath(entry.digest)).catch(() => undefined);
-    return !!st?.isFile() && st.size === entry.size;
-  }
-  return store.has(entry.digest);
+/** A blob file's identity: any write to it changes the ctime. */
+export function blobIdentity(st: BigIntStats): string {
+  return `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
 }
 
-function fromCache(e: CachedLayer): WrittenLayer {
+/**
+ * Whether the store really holds the cached layer's blob. In a layout: a
+ * regular file of the recorded size whose identity is the recorded one, or,
+ * when the identity differs (another layout, a copy, a damaged file), whose
+ * sha256 is the digest — then the entry's identity is brought up to date.
+ * A blob that fails is rebuilt (the rebuild replaces the file).
+ */
+async function holds(store: BlobStore, entry: CachedLayer, reuse: LayerReuse, key: string): Promise<boolean> {
+  if (!(store instanceof LayoutStore)) return store.has(entry.digest);
+  const file = store.blobPath(entry.digest);
+  const st = await lstat(file, { bigint: true }).catch(() => undefined);
+  if (!st?.isFile() || st.size !== BigInt(entry.size)) return false;
+  if (entry.blobId !== undefined && entry.blobId === blobIdentity(st)) return true;
+  const ok = await store.verify(entry).then(() => true, () => false);
+  if (ok) await reuse.index.put(key, { ...entry, blobId: blobIdentity(st) });
+  return ok;
+}
+
+async function identityOf(store: BlobStore, digest: Digest): Promise<string | undefined> {
+  if (!(store instanceof LayoutStore)) return undefined;
+  const st = await lstat(store.blobPath(digest), { bigint: true }).catch(() => undefined);
+  return st?.isFile() ? blobIdentity(st) : undefined;
+}
+
+function fromCache(e: CachedLayer, mediaType: string): WrittenLayer {
   return {
-    descriptor: { mediaType: MediaType.LayerGzip, digest: e.digest, size: e.size },
+    descriptor: { mediaType, digest: e.digest, size: e.size },
     diffId: e.diffId,
     uncompressedSize: e.uncompressedSize,
     stats: { entries: e.entries, files: e.files, contentBytes: e.contentBytes },
@@ -51,28 +72,32 @@ function fromCache(e: CachedLayer): WrittenLayer {
 }
 
 export async function writeLayer(
-  root: DirNode, mtime: number, gzip: GzipCompressor, store: BlobStore, reuse?: LayerReuse,
+  root: DirNode, mtime: number, codec: LayerCodec, store: BlobStore, reuse?: LayerReuse,
 ): Promise<WrittenLayer> {
-  const key = reuse ? treeFingerprint(root, mtime, reuse.settings) : undefined;
+  // The codec's settings (compression, its format version, level) are part of the key: a zstd build never reuses a gzip blob.
+  const key = reuse ? treeFingerprint(root, mtime, codec.settings) : undefined;
   if (reuse && key) {
     const hit = await reuse.index.get(key);
-    if (hit && (await holds(store, hit))) return fromCache(hit);
+    if (hit && (await holds(store, hit, reuse, key))) return fromCache(hit, codec.mediaType);
   }
   const stats: TarStats = { entries: 0, files: 0, contentBytes: 0 };
   const diff = new HashingTap();
   // The hash tap and the gzip stream copy each chunk before asking for the next, so one read buffer serves the whole layer.
   const scratch = Buffer.allocUnsafeSlow(OUT_CHUNK);
-  const compressed = gzip.compress(diff.tap(tarOfTree(root, mtime, stats, scratch)));
+  const compressed = codec.compress(diff.tap(tarOfTree(root, mtime, stats, scratch)));
   const blob = await store.put(compressed);
   const layer: WrittenLayer = {
-    descriptor: { mediaType: MediaType.LayerGzip, digest: blob.digest, size: blob.size },
+    descriptor: { mediaType: codec.mediaType, digest: blob.digest, size: blob.size },
     diffId: diff.digest(),
     uncompressedSize: diff.size,
     stats,
     cached: false,
   };
   if (reuse && key) {
-    await reuse.index.put(key, { digest: blob.digest, size: blob.size, diffId: layer.diffId, uncompressedSize: layer.uncompressedSize, ...stats });
+    const blobId = await identityOf(store, blob.digest);
+    await reuse.index.put(key, {
+      digest: blob.digest, size: blob.size, diffId: layer.diffId, uncompressedSize: layer.uncompressedSize, ...stats, ...(blobId ? { blobId } : {}),
+    });
   }
   return layer;
 }

@@ -10,7 +10,7 @@ import { openBaseSource } from '../base/open-source.js';
 import type { BuildFile } from '../buildfile/types.js';
 import type { InflateLimits } from '../base/layer-stream.js';
 import { LayoutStore } from '../cas/layout-store.js';
-import { GZIP_FORMAT, createGzip, gzipSettingsKey } from '../codec/gzip/index.js';
+import { type Compression, LayerCodecs } from '../layer/codecs.js';
 import { OciasmError } from '../errors.js';
 import type { Reporter } from '../report/reporter.js';
 import { LayerCache } from '../cache/layer-cache.js';
@@ -35,7 +35,10 @@ export interface BuildOptions {
   images?: string[];
   platforms?: string[];
   jobs?: number;
+  /** `--compression-level`: the level of whichever compression an image uses (gzip 1-9, zstd 1-19). */
   compressionLevel?: number;
+  /** `--compression`: every image's layer compression, over the build file's. */
+  compression?: Compression;
   /** The environment to read SOURCE_DATE_EPOCH from. */
   env: NodeJS.ProcessEnv;
   reporter: Reporter;
@@ -107,13 +110,14 @@ async function openRegistrySession(bf: BuildFile, plans: ImagePlan[], opts: Buil
 export async function build(opts: BuildOptions): Promise<BuildResult> {
   const bf = opts.buildFile;
   const epoch = sourceDateEpoch(bf, opts.env);
-  const level = opts.compressionLevel ?? GZIP_FORMAT.defaultLevel;
-  const settings = gzipSettingsKey({ level }); // checks the level before anything is written
   const plans = planBuild(bf, {
     images: opts.images, platforms: opts.platforms, epoch,
     ...(opts.buildArgs ? { args: opts.buildArgs } : {}),
     ...(await gitInfoIfUsed(bf).then((git) => (git ? { git } : {}))),
   });
+  // CLI over image over file; gzip by default. Levels are checked before anything is written.
+  const compressionOf = (img: ImagePlan): Compression => opts.compression ?? img.spec.compression ?? bf.compression ?? 'gzip';
+  const codecs = await LayerCodecs.prepare(plans.map(compressionOf), opts.compressionLevel);
   // Images are identified by NAME:TAG (their refName); an image: base is resolved to one by the plan.
   const results = new Map<string, Promise<ImageResult>>();
   const inBuild: InBuildLookup = async (refName) => {
@@ -131,13 +135,12 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
     await registry?.close();
     throw e;
   });
-  // The compressor's self-test runs on its workers while the first bases are squashed.
-  const gzip = createGzip({ level });
-  gzip.catch(() => undefined); // awaited by the first layer, and in the finally below
+  // Each compression's pool (and gzip's self-test) starts now, while the first bases are squashed.
+  for (const img of plans) void codecs.get(compressionOf(img));
   const limit = pLimit(Math.max(1, opts.jobs ?? os.availableParallelism()));
   const cache = new ToolchainCache(opts.cacheDir ?? defaultCacheDir(opts.env));
-  const ctx: PlatformCtx = { store, gzip, epoch, reporter: opts.reporter, opts, cache };
-  if (opts.layerCache !== false) ctx.layers = { index: new LayerCache(path.join(cache.dir, 'layers')), settings };
+  const ctx: PlatformCtx = { store, codec: (img) => codecs.get(compressionOf(img)), epoch, reporter: opts.reporter, opts, cache };
+  if (opts.layerCache !== false) ctx.layers = { index: new LayerCache(path.join(cache.dir, 'layers')) };
   const images: ImageResult[] = [];
   const failures: unknown[] = [];
   let artifacts: Map<string, Artifact[]> | undefined;
@@ -183,7 +186,7 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
       });
     }
   } finally {
-    await (await gzip.catch(() => undefined))?.close();
+    await codecs.closeAll();
     if (failures.length > 0) await registry?.close();
   }
   for (const e of failures.slice(1)) opts.reporter.emit({ type: 'warn', message: `also failed: ${e instanceof Error ? e.message : String(e)}` });

@@ -5,7 +5,7 @@
  */
 import type { BaseSource } from '../base/source.js';
 import type { LayoutStore } from '../cas/layout-store.js';
-import type { GzipCompressor } from '../codec/gzip/index.js';
+import type { LayerCodec } from '../layer/codecs.js';
 import { formatPlatform } from '../codec/platform.js';
 import { applyAccounts } from '../accounts/apply.js';
 import { imageConfig, imageManifest, jsonBytes, runtimeConfig } from '../image/assemble.js';
@@ -33,7 +33,8 @@ export interface PlatformResult {
 export interface PlatformCtx {
   store: LayoutStore;
   /** Ready once its self-test has run; started before the bases are squashed. */
-  gzip: Promise<GzipCompressor>;
+  /** The image's layer codec; its pool is started before the bases are squashed. */
+  codec: (image: ImagePlan) => Promise<LayerCodec>;
   epoch: number;
   reporter: Reporter;
   opts: BuildOptions;
@@ -71,7 +72,7 @@ async function buildPlatform(
     applyInjections(rootfs.root, plan, image.where);
     const runtimeSpec = await applyAccounts(rootfs.root, plan, image.where);
     step('writing layer');
-    const layer = await writeLayer(rootfs.root, ctx.epoch, await ctx.gzip, ctx.store, ctx.layers);
+    const layer = await writeLayer(rootfs.root, ctx.epoch, await ctx.codec(image), ctx.store, ctx.layers);
     const runtime = runtimeConfig(runtimeSpec, base?.config.config);
     const config = imageConfig(plan.platform, runtime, layer.diffId, ctx.epoch, base);
     const configBlob = await ctx.store.putBytes(jsonBytes(config));
@@ -92,6 +93,11 @@ async function buildPlatform(
       await runSelfCheck({
         image: image.spec.name, platform: plan.platform, test: plan.test, root: rootfs.root, reporter: ctx.reporter,
         env: ctx.opts.env, epoch: ctx.epoch, cwd: ctx.opts.buildFile.dir, where: image.where, signal,
+        runtime: {
+          ...(config.config?.Env ? { env: config.config.Env } : {}),
+          ...(config.config?.User ? { user: config.config.User } : {}),
+          ...(config.config?.WorkingDir ? { workdir: config.config.WorkingDir } : {}),
+        },
       });
     }
     return result;

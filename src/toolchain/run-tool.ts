@@ -4,6 +4,7 @@
  * an error giving the exit code (or signal) and the last lines of output.
  */
 import { execa } from 'execa';
+import { trackGroup, untrackGroup } from '../cas/temp-files.js';
 import { type ErrorCode, OciasmError } from '../errors.js';
 import type { Reporter } from '../report/reporter.js';
 
@@ -27,8 +28,16 @@ export async function runTool(o: RunToolOptions): Promise<void> {
   const tail: string[] = [];
   const sp = execa(o.argv[0]!, o.argv.slice(1), {
     cwd: o.cwd, env: o.env, extendEnv: false, stdin: 'ignore', all: true, buffer: false, reject: false,
+    // Its own process group: a cancel or an interrupted ociasm ends the tool's children too, not only the tool.
+    detached: true,
     ...(o.signal ? { cancelSignal: o.signal } : {}),
   });
+  const pgid = sp.pid;
+  const killGroup = () => {
+    if (pgid !== undefined) try { process.kill(-pgid, 'SIGKILL'); } catch { /* gone */ }
+  };
+  if (pgid !== undefined) trackGroup(pgid);
+  o.signal?.addEventListener('abort', killGroup, { once: true });
   try {
     for await (const line of sp.iterable({ from: 'all' })) {
       tail.push(line);
@@ -39,6 +48,8 @@ export async function runTool(o: RunToolOptions): Promise<void> {
     // the result below says what happened
   }
   const r = await sp;
+  o.signal?.removeEventListener('abort', killGroup);
+  if (pgid !== undefined) untrackGroup(pgid);
   if (r.exitCode === 0 && !r.failed) return;
   const shown = o.argv.map((a) => (/[\s"']/.test(a) ? JSON.stringify(a) : a)).join(' ');
   let why: string;

@@ -155,7 +155,7 @@ export class DockerArchiveSource implements ImageSource {
       const entry = this.tar.get(layerPath, 'layer');
       let head = Buffer.alloc(0);
       for await (const c of this.tar.openRange(entry, 0, 6, opts)) head = Buffer.concat([head, c]);
-      const compression = sniffCompression(head);
+      const compression = sniffCompression(head) ?? 'none'; // a plain tar shows its ustar magic only at byte 257
       let desc: Descriptor;
       if (compression === 'none') {
         if (!DIGEST.test(diffIds[i]!)) throw new OciasmError('ARCHIVE_INVALID', `${this.name}: diff_id "${diffIds[i]}" is not a sha256 digest`);
@@ -278,7 +278,7 @@ export class DockerArchiveWriter {
     const plain = new HashingTap();
     try {
       const raw = packed.tap(data.openAt(0, desc.size));
-      const body = compression === undefined ? raw : plain.tap(compression === 'none' ? raw : bounded(decompress(raw, compression, what), desc.size, {}, what));
+      const body = compression === undefined ? raw : plain.tap(compression === 'none' ? raw : bounded(decompress(compression, raw, what), desc.size, {}, what));
       await pipeline(body, createWriteStream(tmp, { flags: 'wx' }), ...(opts.signal ? [{ signal: opts.signal }] : []));
       if (packed.digest() !== desc.digest || packed.size !== desc.size) {
         throw new OciasmError('DIGEST_MISMATCH', `${what}: the source sent ${packed.size} bytes with digest ${packed.digest()}`);

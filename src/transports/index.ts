@@ -38,10 +38,10 @@ export interface Transport {
 
 const TRANSPORTS: Record<string, () => Promise<Transport>> = {
   oci: async () => (await import('./oci.js')).transport,
-  rootfs: async () => (await import('./rootfs.js')).transport,
   'oci-archive': async () => (await import('./oci-archive.js')).transport,
   'docker-archive': async () => (await import('./docker-archive.js')).transport,
   'docker-daemon': async () => (await import('./docker-daemon.js')).transport,
+  rootfs: async () => (await import('./rootfs.js')).transport,
 };
 
 /** skopeo's other transports: named so a user gets "not supported" rather than a registry lookup. */

@@ -23,16 +23,14 @@ import { createReadStream } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { HashingTap, sha256 } from '../cas/blob-store.js';
-import { bounded, type Compression, decompress, isTarHeader, sniffCompression } from '../codec/decompress.js';
+import { bounded, type Compression, decompress, sniffCompression } from '../codec/decompress.js';
 import { decodeTar } from '../codec/tar/decode.js';
 import { isOciasmError, OciasmError } from '../errors.js';
 import { type Descriptor, type Digest, type ImageConfig, type ImageManifest, MediaType } from '../oci/types.js';
 import type { Transport } from './index.js';
 import type { BlobRange, ImageSource, Manifest, Opts } from './types.js';
 
-type Kind = Exclude<Compression, 'bzip2'>;
-
-const LAYER_TYPES: Record<Kind, string> = {
+const LAYER_TYPES: Record<Compression, string> = {
   none: MediaType.Layer,
   gzip: MediaType.LayerGzip,
   zstd: MediaType.LayerZstd,
@@ -41,7 +39,7 @@ const LAYER_TYPES: Record<Kind, string> = {
 
 /** What one pass over the file found. */
 interface Scan {
-  compression: Kind;
+  compression: Compression;
   fileDigest: Digest;
   fileSize: number;
   diffId: Digest;
@@ -89,15 +87,12 @@ async function scan(file: string, shown: string, opts: Opts): Promise<Scan> {
     throw invalid(shown, code === 'ENOENT' ? `${file} does not exist` : `cannot read ${file}: ${code ?? String(e)}`, e);
   }
   if (!st.isFile()) throw invalid(shown, `${file} is not a regular file`);
-  const head = await readHead(file, 512);
-  const sniffed = sniffCompression(head);
-  const compression = sniffed === 'none' && !isTarHeader(head) ? undefined : sniffed;
-  if (compression === 'bzip2') throw invalid(shown, `${file} is bzip2-compressed, which is not supported (plain, gzip, xz or zstd)`);
+  const compression = sniffCompression(await readHead(file, 512));
   if (compression === undefined) throw invalid(shown, `${file} is not a tar archive (plain, gzip, xz or zstd compressed; no tar or compression magic in its first bytes)`);
   const fileTap = new HashingTap();
   const tarTap = new HashingTap();
   const what = `rootfs:${shown}`;
-  const inflated = decompress(fileTap.tap(fileBytes(file, opts.signal)), compression, what);
+  const inflated = decompress(compression, fileTap.tap(fileBytes(file, opts.signal)), what);
   const tar = tarTap.tap(compression === 'none' ? inflated : bounded(inflated, st.size, {}, what));
   // The decoder stops at end-of-archive; read the rest too, so both digests cover every byte.
   const unclosable: AsyncIterable<Uint8Array> = { [Symbol.asyncIterator]: () => ({ next: () => tar.next() }) };
@@ -167,7 +162,7 @@ export class RootfsImageSource implements ImageSource {
     }
     if (desc.digest !== this.layer.digest) throw new OciasmError('REF_NOT_FOUND', `${this.name}: no blob ${desc.digest}`);
     const whole = this.found.compression === 'xz'
-      ? decompress(fileBytes(this.file, opts?.signal), 'xz', this.name)
+      ? decompress('xz', fileBytes(this.file, opts?.signal), this.name)
       : fileBytes(this.file, opts?.signal);
     let left = end - offset;
     for await (const chunk of skipBytes(whole, offset)) {

@@ -69,7 +69,7 @@ export class TarFile {
     } catch (e) {
       throw ioError('cannot read the archive', file, e);
     }
-    const compression = sniffCompression(head);
+    const compression = sniffCompression(head) ?? 'none'; // a plain tar shows its ustar magic only at byte 257
     let plain = file;
     let temp = false;
     if (compression !== 'none') {
@@ -77,7 +77,7 @@ export class TarFile {
       temp = true;
       try {
         const packed = (await stat(file)).size;
-        await pipeline(bounded(decompress(createReadStream(file), compression, file), packed, {}, file), createWriteStream(plain, { flags: 'wx', mode: 0o600 }), { signal: opts.signal });
+        await pipeline(bounded(decompress(compression, createReadStream(file), file), packed, {}, file), createWriteStream(plain, { flags: 'wx', mode: 0o600 }), { signal: opts.signal });
       } catch (e) {
         await rm(plain, { force: true });
         if (isOciasmError(e)) throw e;

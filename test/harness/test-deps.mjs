@@ -12,7 +12,7 @@ export const PACKAGES = [
   'skopeo', 'umoci', 'oci-image-tool', 'acl', 'attr', 'libcap2-bin', 'qemu-user-static',
   'pigz', 'gzip', 'tar', 'util-linux', 'bsdutils', 'busybox-static', 'zstd',
   'golang-go', 'gcc', 'libc6-dev', 'gcc-aarch64-linux-gnu', 'libc6-dev-arm64-cross', 'gcc-arm-linux-gnueabihf', 'libc6-dev-armhf-cross', 'git',
-  'docker-registry', 'apache2-utils', 'openssl',
+  'docker-registry', 'apache2-utils', 'openssl', 'proot', 'file',
   'docker.io', 'containerd', 'podman',
 ];
 // Debian arch -> the folder name used by the tests.

@@ -160,9 +160,9 @@ describe('credentials go only where they may', () => {
     expect(ok.plain.stderr).toContain(`warning: ${reg.host}: the Bearer realm http://${name}:${port} is on another host`);
   });
 
-  it('an upload Location on another host gets no Basic credentials; the push completes', async () => {
-    reg.reset({ auth: 'basic', uploadLocation: 'other' });
-    const o = await pushTo(`${reg.host}/hostile/pushed:1`, creds());
+  it.each(['basic', 'bearer'] as const)('an upload Location on another host gets no %s credentials; the push completes', async (auth) => {
+    reg.reset({ auth, uploadLocation: 'other' });
+    const o = await pushTo(`${reg.host}/hostile/pushed-${auth}:1`, creds());
     for (const r of [o.plain, o.json]) {
       expect(r.code, r.stderr).toBe(0);
       expectNoSecret(r);
@@ -170,12 +170,13 @@ describe('credentials go only where they may', () => {
     const other = reg.requests.filter((q) => q.listener === 'other');
     expect(other.some((q) => q.method === 'PUT')).toBe(true);
     expect(other.filter((q) => q.authorization)).toEqual([]);
-    expect(reg.requests.some((q) => q.listener === 'main' && q.authorization === `Basic ${B64}`)).toBe(true);
-    expect(reg.tags.has('hostile/pushed:1')).toBe(true);
+    const sent = auth === 'basic' ? `Basic ${B64}` : `Bearer ${HOSTILE_TOKEN}`;
+    expect(reg.requests.some((q) => q.listener === 'main' && q.authorization === sent)).toBe(true);
+    expect(reg.tags.has(`hostile/pushed-${auth}:1`)).toBe(true);
   });
 
-  it('a blob redirected to another host gets no credentials', async () => {
-    reg.reset({ auth: 'basic', blob: 'redirect-other' });
+  it.each(['basic', 'bearer'] as const)('a blob redirected to another host gets no %s credentials', async (auth) => {
+    reg.reset({ auth, blob: 'redirect-other' });
     const o = await buildOn(base(), creds());
     expectBuilt(o);
     const other = reg.requests.filter((q) => q.listener === 'other');

@@ -39,7 +39,7 @@ images:
 `);
     expect(msg.split('\n')).toEqual([
       '/w/ociasm.yaml: 10 errors:',
-      '  bogus: unknown key "bogus" (allowed: sourceDateEpoch, args, insecureRegistries, images)',
+      '  bogus: unknown key "bogus" (allowed: sourceDateEpoch, args, insecureRegistries, compression, images)',
       expect.stringMatching(/^ {2}image "a:latest": platfroms: unknown key "platfroms" \(did you mean "platforms"\? allowed: name, tag, /),
       '  image "a:latest": files[0].dest: is required',
       '  image "a:latest": files[1].extra: unknown key "extra" (allowed: src, dest, preserveOwner)',
@@ -98,5 +98,38 @@ describe('the JSON Schema', () => {
     expect(check(yaml('images: []'))).toBe(false);
     expect(check(yaml('images: [{ name: A }]'))).toBe(false);
     expect(check(yaml('images: [{ name: a, paths: [{ path: /x, type: fifo }] }]'))).toBe(false);
+  });
+});
+
+describe('corpusops-style build lists', () => {
+  it('take the repository from tag and extra_args as args', () => {
+    const bf = parse(`images:
+  - { tag: "corpusops/ubuntu:18.04_preprovision", base: "image:corpusops/ubuntu:18.04", extra_args: "--build-arg FOO=1" }
+  - { tag: "corpusops/ubuntu:18.04" }
+  - { tag: corpusops/debian }
+`);
+    expect(bf.images.map((i) => [i.name, i.tag, i.args])).toEqual([
+      ['corpusops/ubuntu', '18.04_preprovision', { FOO: '1' }],
+      ['corpusops/ubuntu', '18.04', undefined],
+      ['corpusops/debian', 'latest', undefined],
+    ]);
+  });
+
+  it('refuse Docker-build keys and Python placeholders, all at once, saying what does the same', () => {
+    const msg = errorOf(`images:
+  - tag: "corpusops/ubuntu:18.04"
+    builder_type: docker
+    file: "docker/corpusops/{name}:{version}"
+    working_dir: .
+    extra_args: --no-cache
+  - tag: "corpusops/ubuntu:{img_parts[tag]}"
+`);
+    const lines = msg.split('\n');
+    expect(lines[0]).toBe('/w/ociasm.yaml: 5 errors:');
+    expect(lines[1]).toBe('  image "corpusops/ubuntu:18.04": builder_type: not supported: ociasm is its own builder (no Docker, no Packer); base:, files:, paths:, accounts: and build: do the same');
+    expect(lines[2]).toContain('image "corpusops/ubuntu:18.04": file: not supported: ociasm reads no Dockerfile; FROM is base:, COPY/ADD are files:');
+    expect(lines[3]).toContain('working_dir: not supported: there is no build context');
+    expect(lines[4]).toContain('extra_args: "--no-cache" is not supported; only build arguments are');
+    expect(lines[5]).toContain('image "corpusops/ubuntu:{img_parts[tag]}": tag: "{img_parts[tag]}" is a Python-style placeholder, which ociasm does not fill; write a template such as {{args.tag}}');
   });
 });

@@ -1,0 +1,88 @@
+/**
+ * The layer compressions a build can use, behind one small interface: the
+ * media type, the cache settings key (everything that decides the bytes)
+ * and a streaming compress(). gzip is the default; zstd is opt-in and loaded
+ * only when an image asks for it (docs/zstd-format.md).
+ *
+ * Rules: a level is checked before anything is written; each codec's worker
+ * pool is started at most once per build and closed by closeAll().
+ */
+import { createGzip, GZIP_FORMAT, gzipSettingsKey } from '../codec/gzip/index.js';
+import { MediaType } from '../oci/types.js';
+
+export type Compression = 'gzip' | 'zstd';
+export const COMPRESSIONS: readonly Compression[] = ['gzip', 'zstd'];
+
+export interface LayerCodec {
+  readonly compression: Compression;
+  readonly mediaType: string;
+  /** Part of the layer cache key: e.g. "gzip/v1/level5", "zstd/v1/level3". */
+  readonly settings: string;
+  compress(input: AsyncIterable<Uint8Array>): AsyncGenerator<Buffer>;
+}
+
+interface Started {
+  codec: Promise<LayerCodec>;
+  close: () => Promise<void>;
+}
+
+/** One pool per compression in use, started on first use. */
+export class LayerCodecs {
+  private readonly started = new Map<Compression, Started>();
+
+  /** `level`: the --compression-level for every codec (each checks its own range), else each codec's default. */
+  private constructor(private readonly level: number | undefined, private readonly zstdKey: ((l: number) => string) | undefined) {}
+
+  /** Checks the level for each compression in `used` before anything is written. */
+  static async prepare(used: Iterable<Compression>, level: number | undefined): Promise<LayerCodecs> {
+    const kinds = new Set(used);
+    if (kinds.has('gzip')) gzipSettingsKey({ level: level ?? GZIP_FORMAT.defaultLevel });
+    let zstdKey: ((l: number) => string) | undefined;
+    if (kinds.has('zstd')) {
+      const { zstdSettingsKey, ZSTD_FORMAT, checkZstdBuild } = await import('../codec/zstd/index.js');
+      zstdKey = (l) => zstdSettingsKey({ level: l });
+      zstdKey(level ?? ZSTD_FORMAT.defaultLevel);
+      checkZstdBuild();
+    }
+    return new LayerCodecs(level, zstdKey);
+  }
+
+  /** Starts the compression's pool now (its self-test runs while bases are squashed). */
+  get(compression: Compression): Promise<LayerCodec> {
+    let s = this.started.get(compression);
+    if (!s) {
+      s = compression === 'gzip' ? this.startGzip() : this.startZstd();
+      s.codec.catch(() => undefined); // awaited by the first layer
+      this.started.set(compression, s);
+    }
+    return s.codec;
+  }
+
+  async closeAll(): Promise<void> {
+    await Promise.all([...this.started.values()].map((s) => s.close()));
+  }
+
+  private startGzip(): Started {
+    const level = this.level ?? GZIP_FORMAT.defaultLevel;
+    const gzip = createGzip({ level });
+    return {
+      codec: gzip.then((g) => ({
+        compression: 'gzip', mediaType: MediaType.LayerGzip, settings: gzipSettingsKey({ level }), compress: (i) => g.compress(i),
+      })),
+      close: async () => (await gzip.catch(() => undefined))?.close(),
+    };
+  }
+
+  private startZstd(): Started {
+    const loaded = import('../codec/zstd/index.js').then(({ createZstd, ZSTD_FORMAT }) => {
+      const level = this.level ?? ZSTD_FORMAT.defaultLevel;
+      return { z: createZstd({ level }), level };
+    });
+    return {
+      codec: loaded.then(({ z, level }) => ({
+        compression: 'zstd', mediaType: MediaType.LayerZstd, settings: this.zstdKey!(level), compress: (i) => z.compress(i),
+      })),
+      close: async () => (await loaded.catch(() => undefined))?.z.close(),
+    };
+  }
+}
