@@ -24,12 +24,13 @@ beforeAll(async () => {
     tag: "1.0"
     platforms: [linux/amd64, linux/arm64, linux/arm/v7]
     paths: [{ path: /etc/built-for, type: file, content: "{{platform}}" }]
-    push: ["${reg.host}/lab/app:{{tag}}-{{platformTag}}"]
+    args: { runner: local }
+    push: ["${reg.host}/lab/app:{{tag}}-{{args.runner}}"]
 `);
   // Each "runner" builds only its platform, in its own folder, and pushes it.
-  for (const platform of ['linux/amd64', 'linux/arm64']) {
-    const runner = j(`runner-${platform.replace(/\//g, '-')}`);
-    const r = await ociasm(['build', '-f', j('ociasm.yaml'), '-o', path.join(runner, 'oci'), '--cache-dir', path.join(runner, 'cache'), '--platform', platform, '--push', '--json'], { cwd: tmp.dir });
+  for (const [platform, name] of [['linux/amd64', 'amd64'], ['linux/arm64', 'arm64']] as const) {
+    const runner = j(`runner-${name}`);
+    const r = await ociasm(['build', '-f', j('ociasm.yaml'), '-o', path.join(runner, 'oci'), '--cache-dir', path.join(runner, 'cache'), '--platform', platform, '--build-arg', `runner=${name}`, '--push', '--json'], { cwd: tmp.dir });
     expect(r.code, r.stderr).toBe(0);
     const p = JSON.parse(r.stdout).images[0].platforms[0];
     built[platform] = { manifest: p.manifest.digest, config: p.config.digest };
@@ -66,11 +67,11 @@ describe('CI fan-out: per-platform pushes, then index create', () => {
 
   it('append adds the third runner\'s platform to the published index', async () => {
     const runner = j('runner-armv7');
-    const b = await ociasm(['build', '-f', j('ociasm.yaml'), '-o', path.join(runner, 'oci'), '--cache-dir', path.join(runner, 'cache'), '--platform', 'linux/arm/v7', '--push', '--json'], { cwd: tmp.dir });
+    const b = await ociasm(['build', '-f', j('ociasm.yaml'), '-o', path.join(runner, 'oci'), '--cache-dir', path.join(runner, 'cache'), '--platform', 'linux/arm/v7', '--build-arg', 'runner=armv7', '--push', '--json'], { cwd: tmp.dir });
     expect(b.code, b.stderr).toBe(0);
     const armv7 = JSON.parse(b.stdout).images[0].platforms[0].manifest.digest;
     const dest = `${reg.host}/lab/app:1.0`;
-    const r = await ociasm(['index', 'append', dest, `${reg.host}/lab/app:1.0-arm32v7`], { cwd: tmp.dir });
+    const r = await ociasm(['index', 'append', dest, `${reg.host}/lab/app:1.0-armv7`], { cwd: tmp.dir });
     expect(r.code, r.stderr).toBe(0);
     const index = JSON.parse(await must('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${dest}`]));
     expect(index.manifests.map((m: any) => `${m.platform.architecture}${m.platform.variant ?? ''}`)).toEqual(['amd64', 'arm64v8', 'armv7']);
