@@ -215,6 +215,32 @@ program.command('keygen').description('make a P-256 key pair in cosign\'s format
     reporter.close();
   }));
 
+addRegistryOptions(program.command('verify').description('rebuild an image from its build file and compare it, per platform, with the published one')
+  .argument('<image>', 'oci:DIR[:REF] or a registry reference').option('-f, --file <file>', 'build file', 'ociasm.yaml')
+  .option('--image <name>', 'the image of the build file').option('--build-arg <KEY=VAL>', 'as for build (repeatable)', buildArg, {})
+  .option('--cache-dir <dir>', 'as for build').option('--json', 'print the result as JSON').option('-v, --verbose', 'print every step'))
+  .action(async (ref: string, opts) => run(opts.json, async () => {
+    const reporter = reporterFor(opts);
+    try {
+      const { loadBuildFile } = await import('../src/buildfile/load.js');
+      const { verifyImage } = await import('../src/commands/verify.js');
+      const r = await verifyImage(ref, {
+        buildFile: await loadBuildFile(opts.file), env: process.env, reporter, buildArgs: opts.buildArg,
+        ...(opts.image ? { image: opts.image } : {}), registry: registryCliOptions(opts, reporter),
+      });
+      for (const p of r.platforms) reporter.emit({ type: 'line', text: p.match ? `${p.platform}: reproduced ${p.published}` : `${p.platform}: DIFFERS: ${p.difference}` });
+      reporter.result(r);
+      const bad = r.platforms.find((p) => !p.match);
+      if (bad) {
+        // The result (with every platform's verdict) is the output; the error line and exit code say it failed.
+        process.stderr.write(`ociasm: error[VERIFY_MISMATCH]: ${ref} does not rebuild to the same digest: ${bad.platform}: ${bad.difference}\n`);
+        process.exitCode = 1;
+      }
+    } finally {
+      reporter.close();
+    }
+  }));
+
 // ---- validate: the build file checked and planned, nothing built ----
 program
   .command('validate')
