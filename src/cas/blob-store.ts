@@ -21,6 +21,13 @@ export interface BlobStore {
   /** Stores a stream; when `expected` is given, a mismatch stores nothing and throws. */
   put(data: AsyncIterable<Uint8Array>, expected?: Partial<BlobInfo>): Promise<BlobInfo>;
   putBytes(data: Uint8Array): Promise<BlobInfo>;
+  /**
+   * Where a blob is a local file (a layout): its path, so its identity can be
+   * checked without reading it (the layer cache). Wrappers pass it through.
+   */
+  blobFile?(digest: Digest): string;
+  /** Checks a blob against its descriptor (regular file, size, sha256); throws on a mismatch. */
+  verify?(desc: { digest: Digest; size: number }): Promise<void>;
 }
 
 /** Bytes [offset, end) of a blob. */

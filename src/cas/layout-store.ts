@@ -94,6 +94,10 @@ export class LayoutStore implements BlobStore {
   }
 
   /** True for a regular file (a symlink in blobs/ is never a blob). */
+  blobFile(digest: Digest): string {
+    return this.blobPath(digest);
+  }
+
   async has(digest: Digest): Promise<boolean> {
     try {
       return (await lstat(this.blobPath(digest))).isFile();

@@ -11,7 +11,6 @@
 import type { BigIntStats } from 'node:fs';
 import { lstat } from 'node:fs/promises';
 import { type BlobStore, HashingTap } from '../cas/blob-store.js';
-import { LayoutStore } from '../cas/layout-store.js';
 import type { CachedLayer, LayerCache } from '../cache/layer-cache.js';
 import type { Descriptor, Digest } from '../oci/types.js';
 import type { LayerCodec } from './codecs.js';
@@ -45,9 +44,8 @@ export function blobIdentity(st: BigIntStats): string {
  * A blob that fails is rebuilt (the rebuild replaces the file).
  */
 async function holds(store: BlobStore, entry: CachedLayer, reuse: LayerReuse, key: string): Promise<boolean> {
-  if (!(store instanceof LayoutStore)) return store.has(entry.digest);
-  const file = store.blobPath(entry.digest);
-  const st = await lstat(file, { bigint: true }).catch(() => undefined);
+  if (!store.blobFile || !store.verify) return store.has(entry.digest);
+  const st = await lstat(store.blobFile(entry.digest), { bigint: true }).catch(() => undefined);
   if (!st?.isFile() || st.size !== BigInt(entry.size)) return false;
   if (entry.blobId !== undefined && entry.blobId === blobIdentity(st)) return true;
   const ok = await store.verify(entry).then(() => true, () => false);
@@ -56,8 +54,8 @@ async function holds(store: BlobStore, entry: CachedLayer, reuse: LayerReuse, ke
 }
 
 async function identityOf(store: BlobStore, digest: Digest): Promise<string | undefined> {
-  if (!(store instanceof LayoutStore)) return undefined;
-  const st = await lstat(store.blobPath(digest), { bigint: true }).catch(() => undefined);
+  if (!store.blobFile) return undefined;
+  const st = await lstat(store.blobFile(digest), { bigint: true }).catch(() => undefined);
   return st?.isFile() ? blobIdentity(st) : undefined;
 }
 

@@ -11,7 +11,7 @@ import { formatPlatform } from '../codec/platform.js';
 import { applyAccounts } from '../accounts/apply.js';
 import { imageConfig, imageManifest, jsonBytes, runtimeConfig } from '../image/assemble.js';
 import { type LayerReuse, writeLayer } from '../layer/write-layer.js';
-import { type Descriptor, MediaType, type Platform } from '../oci/types.js';
+import { type Descriptor, type Digest, MediaType, type Platform } from '../oci/types.js';
 import type { ImagePlan, PlatformPlan } from '../plan/plan.js';
 import type { Reporter } from '../report/reporter.js';
 import { runSelfCheck } from '../selfcheck/run-check.js';
@@ -48,6 +48,9 @@ function countingStore(store: BlobStore, onBytes: (total: number) => void): Blob
     readBytes: (d) => store.readBytes(d),
     putBytes: (b) => store.putBytes(b),
     put: (data, expected) => store.put(tally(data), expected),
+    // The layer cache checks a layout's blob files by identity (layer/write-layer.ts): keep those capabilities.
+    ...(store.blobFile ? { blobFile: (d: Digest) => store.blobFile!(d) } : {}),
+    ...(store.verify ? { verify: (desc: { digest: Digest; size: number }) => store.verify!(desc) } : {}),
   };
 }
 

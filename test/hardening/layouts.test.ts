@@ -85,7 +85,8 @@ describe('a base layout is verified on read', () => {
     const index = readLayoutIndex(b.dir);
     index.manifests[0].size += 7;
     writeFileSync(path.join(b.dir, 'index.json'), JSON.stringify(index));
-    await buildFails('size-wrong', b.spec, 'DIGEST_MISMATCH', b.top.digest, 'bytes');
+    const msg = await buildFails('size-wrong', b.spec, 'DIGEST_MISMATCH', b.top.digest);
+    expect(msg).toMatch(/size|bytes/);
   });
   it('a config that is a symlink to a host file: refused, the file is never printed', async () => {
     const b = await base('cfg-link');
