@@ -47,7 +47,7 @@ function reportError(e: unknown, json: boolean | undefined): void {
   const code = isOciasmError(e) ? e.code : 'INTERNAL';
   const message = e instanceof Error ? e.message : String(e);
   if (json) process.stdout.write(JSON.stringify({ error: { code, message } }, null, 2) + '\n');
-  process.stderr.write(`ociasm: error[${code}]: ${printable(message)}\n`);
+  process.stderr.write(`ociasm: error[${code}]: ${printable(message, true)}\n`);
   if (!isOciasmError(e) && e instanceof Error && process.env.OCIASM_DEBUG) process.stderr.write(`${e.stack}\n`);
   process.exitCode = 1;
 }
