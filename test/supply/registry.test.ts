@@ -181,6 +181,19 @@ describe('ociasm push', () => {
   });
 });
 
+describe('signatures in a layout', () => {
+  it('are referrers of the layout that verify-signature accepts with the right key only', async () => {
+    const ok = await ociasm(['verify-signature', j('cosign.pub'), `oci:${j('oci')}:app:1.0`, '--json'], { env });
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(JSON.parse(ok.stdout).verified.map((v: any) => v.digest)).toEqual([out.images[0].index.digest, ...out.images[0].platforms.map((p: any) => p.manifest.digest)]);
+    const wrong = await ociasm(['verify-signature', j('other.pub'), `oci:${j('oci')}:app:1.0`], { env });
+    expect(wrong.code).not.toBe(0);
+    expect(wrong.stderr).toContain('SIGNATURE_INVALID');
+    const unsigned = await ociasm(['verify-signature', j('cosign.pub'), `oci:${j('oci-plain')}:plain:1.0`], { env });
+    expect(unsigned.stderr).toContain('SIGNATURE_MISSING');
+  });
+});
+
 describe('supply chain in a registry with the referrers API', () => {
   it('answers OCI-Subject, so no fallback tag is written, and lists the referrers through the API', async () => {
     const img = out.images[0];
