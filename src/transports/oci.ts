@@ -10,6 +10,7 @@
  */
 import path from 'node:path';
 import { type BlobReader, sha256 } from '../cas/blob-store.js';
+import type { LockOptions } from '../cas/layout-lock.js';
 import { LayoutStore } from '../cas/layout-store.js';
 import { OciasmError } from '../errors.js';
 import { Annotation, type Descriptor, type Digest, sniffManifestMediaType } from '../oci/types.js';
@@ -47,8 +48,10 @@ export async function* capped(stream: AsyncIterable<Uint8Array>, limit: number):
 
 export class LayoutImageSource implements ImageSource {
   readonly name: string;
+  readonly baseName: string;
   constructor(readonly store: LayoutStore, private readonly ref?: string) {
     this.name = `oci:${store.dir}${ref !== undefined ? `:${ref}` : ''}`;
+    this.baseName = ref ?? path.basename(store.dir);
   }
 
   async getManifest(ref?: string): Promise<Manifest> {
@@ -89,7 +92,7 @@ export class LayoutImageDestination implements ImageDestination {
   readonly capabilities: DestinationCapabilities = { multiPlatform: true, referrers: true, tags: true };
   private readonly refs = new Map<string, Descriptor>();
 
-  constructor(readonly store: LayoutStore, readonly tag?: string) {
+  constructor(readonly store: LayoutStore, readonly tag?: string, private readonly lock: LockOptions = {}) {
     this.name = `oci:${store.dir}${tag !== undefined ? `:${tag}` : ''}`;
   }
 
@@ -115,7 +118,7 @@ export class LayoutImageDestination implements ImageDestination {
 
   async commit(): Promise<void> {
     if (this.refs.size === 0) return;
-    await writeRefs(this.store, [...this.refs].map(([refName, descriptor]) => ({ refName, descriptor })));
+    await writeRefs(this.store, [...this.refs].map(([refName, descriptor]) => ({ refName, descriptor })), this.lock);
   }
 
   async resolve(ref: string): Promise<Digest | undefined> {
