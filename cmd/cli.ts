@@ -8,7 +8,7 @@ import type { BuildResult } from '../src/pipeline/build.js';
 import { isOciasmError, printable } from '../src/errors.js';
 import { killGroupsSync, removeTrackedSync } from '../src/cas/temp-files.js';
 import { byteSize, wholeNumber } from './numbers.js';
-import { createReporter, pickMode, type Reporter } from '../src/report/reporter.js';
+import { createReporter, pickProgress, type ProgressChoice, type Reporter } from '../src/report/reporter.js';
 import { addRegistryOptions, registryCliOptions } from './registry-options.js';
 
 const io = { stdout: process.stdout, stderr: process.stderr };
@@ -27,8 +27,20 @@ process.stdout.on('error', (e: NodeJS.ErrnoException) => {
   throw e;
 });
 
-function reporterFor(opts: { json?: boolean; verbose?: boolean; debug?: boolean }): Reporter {
-  return createReporter(pickMode(!!opts.json, !!process.stderr.isTTY, process.env), io, !!opts.verbose || !!opts.debug);
+// ---- output: --progress auto|tty|plain|json, --quiet, --json, -v/--debug (docs/output.md) ----
+function reporterFor(opts: { json?: boolean; verbose?: boolean; debug?: boolean; progress?: string; quiet?: boolean }): Reporter {
+  const choice = (opts.quiet ? 'quiet' : (opts.progress ?? (opts.json ? 'quiet' : 'auto'))) as ProgressChoice;
+  return createReporter({
+    progress: pickProgress(choice, !!process.stderr.isTTY, process.env), json: !!opts.json,
+    verbose: !!opts.verbose || !!opts.debug, columns: () => process.stderr.columns,
+  }, io);
+}
+
+function progressOptions(cmd: Command): Command {
+  return cmd
+    .addOption(new Option('--progress <mode>', 'progress output: rows on a terminal, plain lines, or JSON Lines events on stderr')
+      .choices(['auto', 'tty', 'plain', 'json']).default('auto'))
+    .option('-q, --quiet', 'no progress; only warnings, errors and the result');
 }
 
 function reportError(e: unknown, json: boolean | undefined): void {
@@ -110,11 +122,14 @@ program
   .option('--max-inflate-ratio <n>', 'refuse a base layer that inflates more than N times its size, past 64 MiB (default 1000; docs/security.md)', wholeNumber(1))
   .option('--json', 'print the result as JSON')
   .option('--dry-run', 'check the build file and print the plan; build nothing')
+  .option('--metadata-file <file>', 'write the build result per image as buildx does (containerimage.digest, …)')
+  .option('--iidfile <file>', "write each image's index digest, one per line")
   .option('-v, --verbose', 'print every step')
   // supply chain (docs/supply-chain.md): opt-in, attached as referrers, never changing an image digest
   .option('--sbom', 'attach an SPDX SBOM to every platform manifest')
   .option('--provenance', 'attach SLSA v1 provenance to every image (DSSE-signed with --sign)')
   .option('--sign <key>', 'sign every index and platform manifest (cosign format; password in COSIGN_PASSWORD)');
+progressOptions(program.commands.find((c) => c.name() === 'build')!);
 addRegistryOptions(program.commands.find((c) => c.name() === 'build')!)
   .action(async (images: string[], opts) =>
     run(opts.json, async () => {
@@ -144,6 +159,10 @@ addRegistryOptions(program.commands.find((c) => c.name() === 'build')!)
           },
         });
         printBuild(reporter, result);
+        if (opts.metadataFile || opts.iidfile) {
+          const { writeBuildFiles } = await import('../src/commands/build-files.js');
+          await writeBuildFiles(result, { metadataFile: opts.metadataFile, iidFile: opts.iidfile });
+        }
       } finally {
         reporter.close();
       }
@@ -240,8 +259,10 @@ addRegistryOptions(
     .option('--merge-index', 'when the destination tag names an index with more platforms, merge into it')
     .option('--replace-index', 'when the destination tag names an index with more platforms, replace it anyway')
     .option('-j, --jobs <n>', 'parallel blob uploads (1 to 64)', wholeNumber(1, 64), 4)
-    .option('--json', 'print the result as JSON'),
-).action(async (layout: string, dest: string, opts) =>
+    .option('--json', 'print the result as JSON')
+    .option('-v, --verbose', 'print every step'),
+);
+progressOptions(program.commands.find((c) => c.name() === 'push')!).action(async (layout: string, dest: string, opts) =>
   run(opts.json, async () => {
     const reporter = reporterFor(opts);
     try {
@@ -374,5 +395,42 @@ program
       reporter.close();
     }),
   );
+
+// `ociasm index create|append DEST SRC…` (src/commands/index.ts).
+const indexCommand = program.command('index').description('make one image index from per-platform images in registries or layouts');
+for (const verb of ['create', 'append'] as const) {
+  addRegistryOptions(
+    indexCommand
+      .command(verb)
+      .description(verb === 'create'
+        ? 'write to DEST one index of the SRC images (each a manifest, its platform from its config, or an index)'
+        : "add the SRC images to DEST's index, replacing the entries of their platforms")
+      .argument('<dest>', 'where the index goes: HOST/REPO:TAG, docker://…, oci:DIR:REF')
+      .argument('<src...>', 'per-platform images or indexes: HOST/REPO@sha256:…, docker://…, oci:DIR:REF')
+      .option('-j, --jobs <n>', 'parallel blob copies', (v) => Number(v), 4)
+      .option('--json', 'print the result as JSON'),
+  ).action(async (dest: string, srcs: string[], opts) =>
+    run(opts.json, async () => {
+      const reporter = reporterFor(opts);
+      try {
+        const { indexContext, indexImages } = await import('../src/commands/index.js');
+        const ctx = indexContext(dest, process.cwd(), process.env, registryCliOptions(opts, reporter));
+        try {
+          const r = await indexImages(dest, srcs, ctx, {
+            append: verb === 'append', jobs: opts.jobs,
+            progress: (message) => reporter.emit({ type: 'step', image: 'index', message }),
+          });
+          for (const p of r.platforms) reporter.emit({ type: 'line', text: `  ${p.platform} ${p.digest}` });
+          reporter.emit({ type: 'line', text: `${r.destination} ${r.digest} (${r.platforms.length} images)` });
+          reporter.result(r);
+        } finally {
+          await ctx.close();
+        }
+      } finally {
+        reporter.close();
+      }
+    }),
+  );
+}
 
 await program.parseAsync(process.argv);

@@ -10,9 +10,10 @@
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { layerEntries } from '../base/layer-stream.js';
+import { openLayerTar } from '../base/layer-stream.js';
+import { decodeTar } from '../codec/tar/decode.js';
 import { SourceBlobStore } from '../base/source-store.js';
-import type { BlobStore } from '../cas/blob-store.js';
+import { type BlobStore, HashingTap } from '../cas/blob-store.js';
 import { formatPlatform } from '../codec/platform.js';
 import { selectPlatforms } from '../copy/copy.js';
 import { readJsonBlob } from '../image/read.js';
@@ -27,8 +28,12 @@ export interface LayerSummary {
   digest: string;
   mediaType: string;
   size: number;
-  /** The counts are there for local sources only. */
+  /** The counts are there for local sources only. Bytes of the uncompressed tar stream (what `ociasm build --json` calls uncompressedSize too). */
   uncompressedSize?: number;
+  /** The sha256 of the uncompressed tar: the config's diff_id for this layer. */
+  diffId?: string;
+  /** The sum of the regular files' sizes. */
+  contentBytes?: number;
   entries?: number;
   files?: number;
   directories?: number;
@@ -56,18 +61,25 @@ export interface InspectResult {
 async function summarizeLayer(store: BlobStore, desc: Descriptor, count: boolean): Promise<LayerSummary> {
   if (!count) return { digest: desc.digest, mediaType: desc.mediaType, size: desc.size };
   const s = {
-    digest: desc.digest, mediaType: desc.mediaType, size: desc.size, uncompressedSize: 0,
+    digest: desc.digest, mediaType: desc.mediaType, size: desc.size, uncompressedSize: 0, diffId: '', contentBytes: 0,
     entries: 0, files: 0, directories: 0, symlinks: 0, hardlinks: 0, other: 0,
   };
-  for await (const { header } of layerEntries(store, desc)) {
+  const tap = new HashingTap();
+  const bytes = tap.tap(openLayerTar(store, desc));
+  // The decoder closes its source at end-of-archive; keep ours open to count the padding after it too.
+  const unclosable: AsyncIterable<Uint8Array> = { [Symbol.asyncIterator]: () => ({ next: () => bytes.next() }) };
+  for await (const { header } of decodeTar(unclosable, { label: desc.digest })) {
     s.entries++;
-    s.uncompressedSize += header.size;
+    if (header.type === 'file') s.contentBytes += header.size;
     if (header.type === 'file') s.files++;
     else if (header.type === 'directory') s.directories++;
     else if (header.type === 'symlink') s.symlinks++;
     else if (header.type === 'hardlink') s.hardlinks++;
     else s.other++;
   }
+  while (!(await bytes.next()).done);
+  s.uncompressedSize = tap.size;
+  s.diffId = tap.digest();
   return s;
 }
 
@@ -168,7 +180,7 @@ export function formatInspect(r: InspectResult): string[] {
         continue;
       }
       lines.push(
-        `    layer ${l.digest} ${l.size} bytes (${l.uncompressedSize} content bytes): ` +
+        `    layer ${l.digest} ${l.size} bytes (${l.uncompressedSize} uncompressed, ${l.contentBytes} in files): ` +
           `${l.entries} entries, ${l.files} files, ${l.directories} dirs, ${l.symlinks} symlinks, ${l.hardlinks} hardlinks`,
       );
     }
