@@ -393,4 +393,41 @@ program
     }),
   );
 
+// `ociasm index create|append DEST SRC…` (src/commands/index.ts).
+const indexCommand = program.command('index').description('make one image index from per-platform images in registries or layouts');
+for (const verb of ['create', 'append'] as const) {
+  addRegistryOptions(
+    indexCommand
+      .command(verb)
+      .description(verb === 'create'
+        ? 'write to DEST one index of the SRC images (each a manifest, its platform from its config, or an index)'
+        : "add the SRC images to DEST's index, replacing the entries of their platforms")
+      .argument('<dest>', 'where the index goes: HOST/REPO:TAG, docker://…, oci:DIR:REF')
+      .argument('<src...>', 'per-platform images or indexes: HOST/REPO@sha256:…, docker://…, oci:DIR:REF')
+      .option('-j, --jobs <n>', 'parallel blob copies', (v) => Number(v), 4)
+      .option('--json', 'print the result as JSON'),
+  ).action(async (dest: string, srcs: string[], opts) =>
+    run(opts.json, async () => {
+      const reporter = reporterFor(opts);
+      try {
+        const { indexContext, indexImages } = await import('../src/commands/index.js');
+        const ctx = indexContext(dest, process.cwd(), process.env, registryCliOptions(opts, reporter));
+        try {
+          const r = await indexImages(dest, srcs, ctx, {
+            append: verb === 'append', jobs: opts.jobs,
+            progress: (message) => reporter.emit({ type: 'step', image: 'index', message }),
+          });
+          for (const p of r.platforms) reporter.emit({ type: 'line', text: `  ${p.platform} ${p.digest}` });
+          reporter.emit({ type: 'line', text: `${r.destination} ${r.digest} (${r.platforms.length} images)` });
+          reporter.result(r);
+        } finally {
+          await ctx.close();
+        }
+      } finally {
+        reporter.close();
+      }
+    }),
+  );
+}
+
 await program.parseAsync(process.argv);
