@@ -13,7 +13,7 @@ export const CORES = os.availableParallelism();
 /** Debian packages the bench runs (binary → package). */
 const TOOLS = {
   umoci: 'umoci', pigz: 'pigz', skopeo: 'skopeo', 'docker-registry': 'docker-registry', go: 'golang-go',
-  gzip: 'gzip', tar: 'tar', busybox: 'busybox-static',
+  gzip: 'gzip', tar: 'tar', busybox: 'busybox-static', zstd: 'zstd',
 };
 
 export function log(msg) {
@@ -103,6 +103,7 @@ export function versions() {
     'GNU tar': firstLine('tar', ['--version']),
     gzip: firstLine('gzip', ['--version']),
     pigz: firstLine('pigz', ['--version']),
+    zstd: firstLine('zstd', ['--version']),
     skopeo: firstLine('skopeo', ['--version']),
     'docker-registry': `Debian docker-registry ${dpkgVersion('docker-registry')}`,
     'golang-go': `Debian golang-go ${dpkgVersion('golang-go')}`,

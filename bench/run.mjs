@@ -9,6 +9,8 @@ import path from 'node:path';
 import { CLI, CORES, ROOT, WORK, cpuModel, ensureTools, loadAverage, log, measure, median, sh, versions } from './lib.mjs';
 import { goTree, layoutLayerSize, smallInputs, startRegistry, treeStats } from './setup.mjs';
 import { profileSummary } from './profile.mjs';
+import { generateTree } from './node-modules-tree.mjs';
+import { pushStartup } from './push-startup.mjs';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const LEVELS = (process.env.BENCH_LEVELS ?? '1,3,4,5,6,9').split(',').map(Number);
@@ -30,6 +32,8 @@ chmodSync(CLI, 0o755);
 const ociasm = (args, env = {}) => measure(CLI, args, { env: { ...ENV, ...env } });
 const layerOf = (r) => JSON.parse(r.stdout).images[0].platforms[0].layer;
 const TAR = `tar --sort=name --owner=0 --group=0 --numeric-owner --mtime=@0 -C gotree -cf - .`;
+const NM_FILES = Number(process.env.BENCH_NM_FILES ?? 200000);
+const NM_LEVELS = (process.env.BENCH_NM_LEVELS ?? '1,3').split(',').filter(Boolean).map(Number);
 
 /** Runs each command once per round, rotating the order, and collects samples. */
 async function alternate(commands) {
@@ -75,8 +79,57 @@ const layer = await alternate([
     const r = await measure('sh', ['-c', `${TAR} | pigz -6 -n -p ${CORES} > ${out}`]);
     return { ...r, size: statSync(out).size };
   } },
+  { name: 'ociasm build --compression zstd', run: async () => {
+    const r = await ociasm(['build', '-f', 'go.yaml', '-o', fresh('ociasm-zstd'), '--json', '--no-layer-cache', '--compression', 'zstd']);
+    return { ...r, size: layerOf(r).size, extra: layerOf(r).digest };
+  } },
+  { name: `tar | zstd -3 -T${CORES}`, run: async () => {
+    const out = `${fresh('zstd')}.tar.zst`;
+    const r = await measure('sh', ['-c', `${TAR} | zstd -q -3 -T${CORES} > ${out}`]);
+    return { ...r, size: statSync(out).size };
+  } },
 ]);
 const digests = new Set(layer['ociasm build'].extra);
+const zstdDigests = new Set(layer['ociasm build --compression zstd'].extra);
+
+// 5: many small files, a node_modules-shaped tree generated here (deterministic).
+log(`node_modules tree: ${NM_FILES} files`);
+const t0nm = Date.now();
+generateTree(path.join(WORK, 'nmtree'), NM_FILES);
+const nmGenSeconds = (Date.now() - t0nm) / 1000;
+const nmStats = treeStats(path.join(WORK, 'nmtree'));
+writeFileSync(path.join(WORK, 'nm.yaml'), `images:\n  - name: nm\n    tag: "1"\n    files: [{ src: nmtree/, dest: /app/ }]\n`);
+const NMTAR = `tar --sort=name --owner=0 --group=0 --numeric-owner --mtime=@0 -C nmtree -cf - .`;
+const nm = await alternate([
+  { name: 'ociasm build', run: async () => {
+    const r = await ociasm(['build', '-f', 'nm.yaml', '-o', fresh('nm-ociasm'), '--json']);
+    return { ...r, size: layerOf(r).size, extra: layerOf(r).digest };
+  } },
+  { name: 'umoci insert', run: async () => {
+    const out = fresh('nm-umoci');
+    sh('umoci', ['init', '--layout', out]);
+    sh('umoci', ['new', '--image', `${out}:nm`]);
+    const r = await measure('umoci', ['insert', '--image', `${out}:nm`, 'nmtree', '/app']);
+    return { ...r, size: layoutLayerSize(out) };
+  } },
+  { name: `tar | pigz -6 -n -p ${CORES}`, run: async () => {
+    const out = `${fresh('nm-pigz')}.tgz`;
+    const r = await measure('sh', ['-c', `${NMTAR} | pigz -6 -n -p ${CORES} > ${out}`]);
+    return { ...r, size: statSync(out).size };
+  } },
+  { name: 'ociasm build --compression zstd', run: async () => {
+    const r = await ociasm(['build', '-f', 'nm.yaml', '-o', fresh('nm-ociasm-zstd'), '--json', '--no-layer-cache', '--compression', 'zstd']);
+    return { ...r, size: layerOf(r).size };
+  } },
+]);
+const nmSweep = [];
+for (const level of NM_LEVELS) {
+  log(`node_modules tree, gzip level ${level}`);
+  const r = await ociasm(['build', '-f', 'nm.yaml', '-o', fresh(`nm-level${level}`), '--json', '--no-layer-cache', '--compression-level', String(level)]);
+  nmSweep.push({ level, wall: r.wall, cpu: r.cpu, rss: r.rss, size: layerOf(r).size });
+}
+log('profiling one node_modules build');
+const nmProfile = await profileSummary(CLI, ['build', '-f', 'nm.yaml', '-o', fresh('nm-profile'), '--no-layer-cache'], WORK, ENV);
 
 // Compression level sweep (ociasm only, one run each): picks the default.
 const sweep = [];
@@ -102,6 +155,7 @@ try {
     cmds.push({ name: 'ociasm push', run: () => ociasm(['push', `${pushLayout}:go:1`, `${registry.host}/ociasm${n++}/go:1`]) });
   }
   push = await alternate(cmds);
+  if (canPush) push.startup = await pushStartup(`${pushLayout}:go:1`, Math.max(3, ROUNDS));
 } catch (e) {
   push = { error: String(e.message ?? e).split('\n').slice(0, 3).join(' ') };
 } finally {
@@ -119,7 +173,7 @@ const small = await alternate([{ name: 'ociasm build (5 platforms)', run: async 
 log('profiling one cold build');
 const profile = await profileSummary(CLI, ['build', '-f', 'go.yaml', '-o', fresh('profile'), '--no-layer-cache'], WORK, ENV);
 
-writeReport({ layer, warm, sweep, push, canPush, small, profile, digests });
+writeReport({ layer, warm, sweep, push, canPush, small, profile, digests, zstdDigests, nm, nmSweep, nmProfile, nmStats, nmGenSeconds });
 log(`done in ${((Date.now() - started) / 1000).toFixed(0)} s; wrote docs/bench.md`);
 
 function writeReport(r) {
@@ -144,7 +198,8 @@ function writeReport(r) {
   for (const [name, s] of Object.entries(L)) {
     row([name, f(s.wall), f(s.cpu), `${f(s.rss, 0)} / ${f(s.maxRss, 0)}`, mb(s.size), `${f(s.wall / o.wall)}×`]);
   }
-  lines.push('', `ociasm's layer digest was the same in every round: ${r.digests.size === 1 ? 'yes' : `NO (${[...r.digests].join(', ')})`}.`, '');
+  lines.push('', `ociasm's layer digest was the same in every round: ${r.digests.size === 1 ? 'yes' : `NO (${[...r.digests].join(', ')})`}; ` +
+    `its zstd layer's too: ${r.zstdDigests.size === 1 ? 'yes' : `NO (${[...r.zstdDigests].join(', ')})`}.`, '');
   lines.push(`## 2. Warm rebuild (nothing changed)`, '', `Median ${f(warmWall)} s, ${f(warmRatio)}× the cold build of the same round (peak RSS ${f(median(r.warm.map((w) => w.rss)), 0)} MiB).`, '');
   lines.push('## 3. Push to a local registry (fresh repository each time)', '');
   let pushOk = null;
@@ -152,13 +207,31 @@ function writeReport(r) {
   else {
     row(['command', 'wall s', 'CPU s', 'peak RSS MiB']);
     row(['---', '---:', '---:', '---:']);
-    for (const [name, s] of Object.entries(r.push)) row([name, f(s.wall), f(s.cpu), f(s.rss, 0)]);
+    for (const [name, s] of Object.entries(r.push)) if (name !== 'startup') row([name, f(s.wall), f(s.cpu), f(s.rss, 0)]);
+    if (r.push.startup) {
+      lines.push('', `Time from process start to the first request (bench/push-startup.mjs, median): ` +
+        Object.entries(r.push.startup).map(([k, v]) => `${k} ${f(v * 1000, 0)} ms`).join(', ') + `; Node ${process.version}.`);
+    }
     if (!r.canPush) lines.push('', '`ociasm push` is **not available** in this build: only skopeo was measured.');
     else pushOk = r.push['ociasm push'].wall / r.push['skopeo copy'].wall;
     lines.push('');
   }
   const sm = r.small['ociasm build (5 platforms)'];
   lines.push('## 4. Small image end to end', '', `Five platforms, busybox base from a local layout, one 10 MiB binary each: ${f(sm.wall)} s wall, ${f(sm.cpu)} s CPU, ${f(sm.rss, 0)} MiB peak RSS, ${mb(sm.size)} of layers.`, '');
+  const N = r.nm;
+  const no = N['ociasm build'];
+  const nu = N['umoci insert'];
+  const nz = N['ociasm build --compression zstd'];
+  lines.push(`## 5. Many small files: a node_modules-shaped tree`, '',
+    `${r.nmStats.entries} entries, ${r.nmStats.files} files, ${mb(r.nmStats.bytes)} (bench/node-modules-tree.mjs, generated in ${f(r.nmGenSeconds, 0)} s; deterministic).`, '');
+  row(['command', 'wall s', 'CPU s', 'peak RSS MiB (median / max)', 'compressed', 'wall vs umoci']);
+  row(['---', '---:', '---:', '---:', '---:', '---:']);
+  for (const [name, s] of Object.entries(N)) row([name, f(s.wall), f(s.cpu), `${f(s.rss, 0)} / ${f(s.maxRss, 0)}`, mb(s.size), `${f(s.wall / nu.wall)}×`]);
+  lines.push('', 'gzip level on this tree (ociasm, one run each, layer cache off):', '');
+  row(['level', 'wall s', 'CPU s', 'compressed', 'vs umoci size']);
+  row(['---:', '---:', '---:', '---:', '---:']);
+  for (const s of r.nmSweep) row([s.level, f(s.wall), f(s.cpu), mb(s.size), `${f(s.size / nu.size, 3)}×`]);
+  lines.push('', `Profile of one build of this tree (\`node --cpu-prof\`, self time per thread):`, '', ...r.nmProfile, '');
   lines.push('## Compression level (ociasm, one run each)', '');
   row(['level', 'wall s', 'CPU s', 'peak RSS MiB', 'compressed', 'vs umoci size']);
   row(['---:', '---:', '---:', '---:', '---:', '---:']);
@@ -173,6 +246,16 @@ function writeReport(r) {
   row(['warm rebuild ≤ 0.25 × cold', `${f(warmRatio)}×`, verdict(warmRatio <= 0.25)]);
   row(['push ≤ 0.9 × skopeo copy', pushOk === null ? 'not available' : `${f(pushOk)}×`, pushOk === null ? '**not measured**' : verdict(pushOk <= 0.9)]);
   row(['small image, five platforms ≤ 1.5 s', `${f(sm.wall)} s`, verdict(sm.wall <= 1.5)]);
+  const oz = L['ociasm build --compression zstd'];
+  row(['issue 11: 200k-file tree wall ≤ 1.0 × umoci insert', `${f(no.wall / nu.wall)}× (CPU ${f(no.cpu / nu.cpu)}×)`, verdict(no.wall / nu.wall <= 1.0)]);
+  row(['issue 11: 200k-file tree size ≤ umoci\'s', `${mb(no.size)} vs ${mb(nu.size)}`, verdict(no.size <= nu.size)]);
+  row(['issue 11: 200k-file tree peak RSS ≤ 200 MiB', `${f(no.maxRss, 0)} MiB`, verdict(no.maxRss <= 200)]);
+  row(['issue 11: mixed (Go) tree gzip wall ≤ 1.0 × umoci, size ≤ umoci\'s', `${f(o.wall / um.wall)}×, ${f(o.size / um.size, 3)}×`, verdict(o.wall / um.wall <= 1.0 && o.size <= um.size)]);
+  row(['issue 11: zstd layer wall ≤ 0.4 × umoci (gzip), Go tree', `${f(oz.wall / um.wall)}×`, verdict(oz.wall / um.wall <= 0.4)]);
+  row(['issue 11: zstd layer size ≤ 0.85 × umoci\'s, Go tree', `${f(oz.size / um.size, 3)}×`, verdict(oz.size / um.size <= 0.85)]);
+  row(['issue 11: zstd layer wall ≤ 0.4 × umoci (gzip), 200k-file tree', `${f(nz.wall / nu.wall)}×, size ${f(nz.size / nu.size, 3)}×`, verdict(nz.wall / nu.wall <= 0.4 && nz.size / nu.size <= 0.85)]);
+  row(['issue 11: 1M-entry tree peak RSS ≤ 400 MiB', 'see "Memory per entry" below (bench/million.mjs)', 'see below']);
+  row(['issue 11: --cache-repo (layer cache kept in the registry)', 'not built', '**not done**']);
   lines.push('', '## Where the time goes (one cold build, `node --cpu-prof`, self time per thread)', '', ...r.profile, '');
   const analysis = path.join(ROOT, 'bench', 'analysis.md');
   if (existsSync(analysis)) lines.push(readFileSync(analysis, 'utf8'));

@@ -101,7 +101,8 @@ program
   .description('build the images of a build file into an OCI image layout')
   .argument('[image...]', 'build only these images')
   .option('-f, --file <file>', 'build file ("-" reads standard input)', 'ociasm.yaml')
-  .option('-o, --output <dir>', 'OCI layout directory to write', 'oci')
+  .option('-o, --output <dest>', 'where to write: TRANSPORT:… (oci:DIR[:REF], docker://REF, …) or a layout directory', 'oci')
+  .option('--load', 'load the image into the Docker Engine (the same as -o docker-daemon:)')
   .option('--platform <platform>', 'build only this platform (repeatable)', collect, [])
   .option('-j, --jobs <n>', 'platforms built at once (1 to 1024)', wholeNumber(1, 1024))
   .option('--build-arg <KEY=VAL>', 'set {{args.KEY}} (repeatable)', buildArg, {})
@@ -110,6 +111,8 @@ program
   .option('--no-layer-cache', 'always tar and compress, even when nothing changed')
   .option('--skip-tests', "do not run the images' self-checks")
   .option('--push', 'after a successful build, push every image to its push: references')
+  .option('--merge-index', 'when a registry tag names an index with more platforms, merge into it')
+  .option('--replace-index', 'when a registry tag names an index with more platforms, replace it anyway')
   .option('--lock', 'resolve registry bases afresh and write ociasm.lock')
   .option('--cache-dir <dir>', 'the registry blob cache (default $XDG_CACHE_HOME/ociasm/registry)')
   .addOption(new Option('--compression <kind>', 'layer compression, over the build file (default gzip)').choices(['gzip', 'zstd']))
@@ -140,8 +143,11 @@ addRegistryOptions(program.commands.find((c) => c.name() === 'build')!)
           return;
         }
         const { build } = await import('../src/pipeline/build.js');
+        const { hostPlatform } = await import('../src/codec/platform.js');
+        const output = loadOutput(opts);
+        indexPolicy(opts);
         const result = await build({
-          buildFile, outDir: opts.output, images, platforms: opts.platform, jobs: opts.jobs,
+          buildFile, output, cwd: process.cwd(), hostPlatform: hostPlatform(process.arch), images, platforms: opts.platform, jobs: opts.jobs,
           compressionLevel: opts.compressionLevel, compression: opts.compression, env: process.env, reporter,
           buildArgs: opts.buildArg, extractDir: opts.extract, noCache: opts.cache === false, layerCache: opts.layerCache !== false, skipTests: !!opts.skipTests,
           registry: registryCliOptions(opts, reporter),
@@ -150,7 +156,6 @@ addRegistryOptions(program.commands.find((c) => c.name() === 'build')!)
             ...(opts.maxLayerSize !== undefined ? { maxLayerBytes: opts.maxLayerSize } : {}),
             ...(opts.maxInflateRatio !== undefined ? { maxInflateRatio: opts.maxInflateRatio } : {}),
           },
-          supply: { sbom: !!opts.sbom, provenance: !!opts.provenance, ...(opts.sign ? { signKey: opts.sign } : {}), tool: { name: 'ociasm', version } },
         });
         printBuild(reporter, result);
         if (opts.metadataFile || opts.iidfile) {
@@ -163,28 +168,93 @@ addRegistryOptions(program.commands.find((c) => c.name() === 'build')!)
     }),
   );
 
-program
-  .command('inspect')
-  .description('show an image or index in an OCI layout: DIR[:REF]')
-  .argument('<layout>', 'DIR or DIR:REF')
-  .option('--json', 'print as JSON')
-  .action(async (arg: string, opts) =>
-    run(opts.json, async () => {
-      const reporter = reporterFor(opts);
-      const { formatInspect, inspectLayout } = await import('../src/commands/inspect.js');
-      const r = await inspectLayout(arg);
-      for (const text of formatInspect(r)) reporter.emit({ type: 'line', text });
+addRegistryOptions(
+  program
+    .command('inspect')
+    .description('show an image or index from any source: oci:DIR[:REF], docker://REF, a layout DIR[:REF] or a registry reference')
+    .argument('<source>', 'the image to show')
+    .option('--raw', 'print the manifest or index bytes exactly')
+    .option('--config', 'print the config blob (of --platform, else the host\'s platform)')
+    .option('--platform <platform>', 'with --config: the platform to read from an index')
+    .option('--json', 'print as JSON'),
+).action(async (arg: string, opts) =>
+  run(opts.json, async () => {
+    const reporter = reporterFor(opts);
+    const { commandContext } = await import('../src/transports/context.js');
+    const { hostPlatform, parsePlatform } = await import('../src/codec/platform.js');
+    const cli = registryCliOptions(opts, reporter);
+    const ctx = commandContext(process.cwd(), process.env, {
+      insecureRegistries: cli.insecureRegistries ?? [], caFiles: cli.caFiles ?? [],
+      ...(cli.creds ? { creds: cli.creds } : {}), ...(cli.debug ? { debug: cli.debug } : {}),
+      ...(cli.warn ? { warn: cli.warn } : {}), ...(cli.limits ? { limits: cli.limits } : {}),
+    });
+    try {
+      const inspect = await import('../src/commands/inspect.js');
+      const iopts = { ctx, hostPlatform: hostPlatform(process.arch), ...(opts.platform ? { platform: parsePlatform(opts.platform) } : {}) };
+      if (opts.raw && opts.config) throw new InvalidArgumentError('--raw and --config exclude each other');
+      if (opts.raw || opts.config) {
+        process.stdout.write(opts.raw ? await inspect.inspectRaw(arg, iopts) : await inspect.inspectConfig(arg, iopts));
+        return;
+      }
+      const r = await inspect.inspectImage(arg, iopts);
+      for (const text of inspect.formatInspect(r)) reporter.emit({ type: 'line', text });
       reporter.result(r);
+    } finally {
+      await ctx.close();
       reporter.close();
-    }),
-  );
+    }
+  }),
+);
+
+function indexPolicy(opts: { mergeIndex?: boolean; replaceIndex?: boolean }): 'refuse' | 'merge' | 'replace' {
+  if (opts.mergeIndex && opts.replaceIndex) throw new InvalidArgumentError('--merge-index and --replace-index exclude each other');
+  return opts.mergeIndex ? 'merge' : opts.replaceIndex ? 'replace' : 'refuse';
+}
+
+function loadOutput(opts: { load?: boolean; output: string }): string {
+  if (!opts.load) return opts.output;
+  if (opts.output !== 'oci') throw new InvalidArgumentError('--load writes to the Docker Engine: give it or -o, not both');
+  return 'docker-daemon:';
+}
+
+addRegistryOptions(
+  program
+    .command('copy')
+    .description('copy an image or index between any two transports (skopeo copy spellings; a bare name is a registry reference)')
+    .argument('<source>', 'e.g. docker://HOST/REPO:TAG, oci:DIR:REF')
+    .argument('<dest>', 'e.g. oci:DIR:REF, docker://HOST/REPO:TAG')
+    .option('--all', 'copy every platform of an index (the default)')
+    .option('--platform <platform>', 'copy only this platform (repeatable: several make a new index)', collect, [])
+    .option('--merge-index', 'when the destination tag names an index with more platforms, merge into it')
+    .option('--replace-index', 'when the destination tag names an index with more platforms, replace it anyway')
+    .option('-j, --jobs <n>', 'parallel blob copies (1 to 64)', wholeNumber(1, 64), 4)
+    .option('--json', 'print the result as JSON'),
+).action(async (src: string, dest: string, opts) =>
+  run(opts.json, async () => {
+    const reporter = reporterFor(opts);
+    try {
+      const { copyCommand } = await import('../src/commands/copy.js');
+      const { hostPlatform } = await import('../src/codec/platform.js');
+      const r = await copyCommand(src, dest, {
+        ...registryCliOptions(opts, reporter), env: process.env, cwd: process.cwd(), reporter,
+        all: !!opts.all, platforms: opts.platform, hostPlatform: hostPlatform(process.arch), existingIndex: indexPolicy(opts),
+      });
+      for (const img of r.images) reporter.emit({ type: 'line', text: `copied ${r.source} → ${img.destination} ${img.digest}` });
+      reporter.result(r);
+    } finally {
+      reporter.close();
+    }
+  }),
+);
 
 addRegistryOptions(
   program
     .command('push')
-    .description('push an image or index from an OCI layout to a registry')
+    .description('push an image or index from an OCI layout to a registry (the same as copy oci:DIR[:REF] docker://DEST)')
     .argument('<layout>', 'DIR or DIR:REF')
     .argument('<dest>', 'registry reference, e.g. 127.0.0.1:5000/app:1.0')
+    .option('--merge-index', 'when the destination tag names an index with more platforms, merge into it')
+    .option('--replace-index', 'when the destination tag names an index with more platforms, replace it anyway')
     .option('-j, --jobs <n>', 'parallel blob uploads (1 to 64)', wholeNumber(1, 64), 4)
     .option('--json', 'print the result as JSON')
     .option('-v, --verbose', 'print every step'),
@@ -193,8 +263,10 @@ progressOptions(program.commands.find((c) => c.name() === 'push')!).action(async
   run(opts.json, async () => {
     const reporter = reporterFor(opts);
     try {
-      const { pushLayout } = await import('../src/commands/push.js');
-      reporter.result(await pushLayout(layout, dest, { ...registryCliOptions(opts, reporter), env: process.env, reporter }));
+      const { pushLayout } = await import('../src/commands/copy.js');
+      reporter.result(await pushLayout(layout, dest, {
+        ...registryCliOptions(opts, reporter), env: process.env, cwd: process.cwd(), reporter, existingIndex: indexPolicy(opts),
+      }));
     } finally {
       reporter.close();
     }

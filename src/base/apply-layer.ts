@@ -109,6 +109,7 @@ function linkedNode(root: DirNode, h: TarHeader, label: string): Node {
   if (target === undefined) throw invalid(label, h.path, `hardlink target "${h.linkname}" does not exist`);
   switch (target.kind) {
     case 'file':
+      target.inode.shared = true;
       return { kind: 'file', inode: target.inode };
     case 'directory':
       throw invalid(label, h.path, `hardlink target "${h.linkname}" is a directory`);

@@ -50,12 +50,12 @@ export function treeFingerprint(root: DirNode, mtime: number, salt: string): str
         if (node.kind === 'char' || node.kind === 'block') h.update(`\0dev ${node.devmajor},${node.devminor}`);
         continue;
       }
-      const linkTo = firstName.get(node.inode);
+      const linkTo = node.inode.shared ? firstName.get(node.inode) : undefined;
       if (linkTo !== undefined) {
         h.update(`\0link ${JSON.stringify(linkTo)}`);
         continue;
       }
-      firstName.set(node.inode, path);
+      if (node.inode.shared) firstName.set(node.inode, path);
       meta(h, node.inode);
       const id = contentId(node.inode.content, node.inode.size);
       if (id === undefined) return undefined;

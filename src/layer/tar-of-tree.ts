@@ -165,13 +165,13 @@ export function* tarOfTreeSync(root: DirNode, mtime: number, stats: TarStats, bu
     switch (node.kind) {
       case 'file': {
         const i = node.inode;
-        const linkTo = firstName.get(i);
+        const linkTo = i.shared ? firstName.get(i) : undefined;
         if (linkTo !== undefined) {
           yield* entryHeader(out, t, path, 'hardlink', hardlinkMeta(i), 0, linkTo,
             () => ({ path, type: 'hardlink', linkname: linkTo, mode: i.mode, uid: i.uid, gid: i.gid, mtime, size: 0 }));
           continue;
         }
-        firstName.set(i, path);
+        if (i.shared) firstName.set(i, path);
         stats.files++;
         stats.contentBytes += i.size;
         yield* entryHeader(out, t, path, 'file', i, i.size, undefined, () => header(path, node, mtime));

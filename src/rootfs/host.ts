@@ -97,7 +97,10 @@ class HostReader {
         const m = this.meta(file, st, true);
         const content: ContentRef = sha256 ? new KnownHostContent(dir, name, sha256) : new HostContent(dir, name);
         inode = { mode: m.mode, uid: m.uid, gid: m.gid, xattrs: m.xattrs, size: st.size, content };
-        if (st.nlink > 1) this.inodes.set(key, inode);
+        if (st.nlink > 1) {
+          inode.shared = true;
+          this.inodes.set(key, inode);
+        }
       }
       return { kind: 'file', inode };
     }

@@ -22,6 +22,12 @@ export interface Meta {
 export interface Inode extends Meta {
   size: number;
   content: ContentRef;
+  /**
+   * Set where an inode gets (or may get) a second name: a host file with
+   * nlink > 1, a base layer's hardlink target. Writers look up first names
+   * only for these, so a tree of a million unlinked files keeps no map of them.
+   */
+  shared?: true;
 }
 
 export interface DirNode extends Meta {

@@ -28,7 +28,7 @@ function makeTree(): DirNode {
   const root = newDir();
   copyFromHost(root, src, '/app', { preserveOwner: false, where: 'test' });
   const data = Buffer.from('in memory\n');
-  const shared: Inode = { mode: 0o600, uid: 3000000, gid: 7, xattrs: new Map([['user.k', Buffer.from([0, 255, 1])]]), size: data.length, content: { kind: 'bytes', data } };
+  const shared: Inode = { mode: 0o600, uid: 3000000, gid: 7, xattrs: new Map([['user.k', Buffer.from([0, 255, 1])]]), size: data.length, content: { kind: 'bytes', data }, shared: true };
   insertNode(root, '/etc/a', { kind: 'file', inode: shared }, 'test');
   insertNode(root, '/etc/b-hardlink', { kind: 'file', inode: shared }, 'test');
   insertNode(root, '/etc/link', { kind: 'symlink', target: 'z'.repeat(120), mode: 0o777, uid: 0, gid: 0, xattrs: new Map() }, 'test');

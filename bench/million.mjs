@@ -1,0 +1,28 @@
+#!/usr/bin/env node
+// Peak RSS of `ociasm build` for a tree of about a million entries (700,000
+// empty files in ~276,000 folders, node_modules-shaped): the in-memory
+// tree's cost per entry. Not part of `npm run bench` (it takes minutes):
+//   npx tsc -p tsconfig.json && node bench/million.mjs
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { CLI, WORK, log, measure } from './lib.mjs';
+import { generateTree } from './node-modules-tree.mjs';
+
+mkdirSync(WORK, { recursive: true });
+log('generating the tree (once)');
+generateTree(path.join(WORK, 'million'), 700000, { empty: true });
+writeFileSync(path.join(WORK, 'million.yaml'), 'images:\n  - name: m\n    tag: "1"\n    files: [{ src: million/, dest: /app/ }]\n');
+const tiny = path.join(WORK, 'tiny');
+mkdirSync(tiny, { recursive: true });
+writeFileSync(path.join(tiny, 'a'), 'a\n');
+writeFileSync(path.join(WORK, 'tiny.yaml'), 'images:\n  - name: t\n    tag: "1"\n    files: [{ src: tiny/, dest: /app/ }]\n');
+const build = async (file) => {
+  const out = path.join(WORK, 'out', 'million');
+  rmSync(out, { recursive: true, force: true });
+  const r = await measure(CLI, ['build', '-f', file, '-o', out, '--json', '--no-layer-cache']);
+  return { ...r, entries: JSON.parse(r.stdout).images[0].platforms[0].layer.entries };
+};
+const base = await build('tiny.yaml');
+const big = await build('million.yaml');
+const perEntry = ((big.rss - base.rss) * 2 ** 20) / big.entries;
+console.log(JSON.stringify({ entries: big.entries, wall: big.wall, cpu: big.cpu, peakRssMiB: big.rss, tinyBuildRssMiB: base.rss, bytesPerEntry: Math.round(perEntry) }));
