@@ -8,7 +8,7 @@ import type { BuildResult } from '../src/pipeline/build.js';
 import { isOciasmError, printable } from '../src/errors.js';
 import { killGroupsSync, removeTrackedSync } from '../src/cas/temp-files.js';
 import { byteSize, wholeNumber } from './numbers.js';
-import { createReporter, pickMode, type Reporter } from '../src/report/reporter.js';
+import { createReporter, pickProgress, type ProgressChoice, type Reporter } from '../src/report/reporter.js';
 import { addRegistryOptions, registryCliOptions } from './registry-options.js';
 
 const io = { stdout: process.stdout, stderr: process.stderr };
@@ -27,8 +27,20 @@ process.stdout.on('error', (e: NodeJS.ErrnoException) => {
   throw e;
 });
 
-function reporterFor(opts: { json?: boolean; verbose?: boolean; debug?: boolean }): Reporter {
-  return createReporter(pickMode(!!opts.json, !!process.stderr.isTTY, process.env), io, !!opts.verbose || !!opts.debug);
+// ---- output: --progress auto|tty|plain|json, --quiet, --json, -v/--debug (docs/output.md) ----
+function reporterFor(opts: { json?: boolean; verbose?: boolean; debug?: boolean; progress?: string; quiet?: boolean }): Reporter {
+  const choice = (opts.quiet ? 'quiet' : (opts.progress ?? (opts.json ? 'quiet' : 'auto'))) as ProgressChoice;
+  return createReporter({
+    progress: pickProgress(choice, !!process.stderr.isTTY, process.env), json: !!opts.json,
+    verbose: !!opts.verbose || !!opts.debug, columns: () => process.stderr.columns,
+  }, io);
+}
+
+function progressOptions(cmd: Command): Command {
+  return cmd
+    .addOption(new Option('--progress <mode>', 'progress output: rows on a terminal, plain lines, or JSON Lines events on stderr')
+      .choices(['auto', 'tty', 'plain', 'json']).default('auto'))
+    .option('-q, --quiet', 'no progress; only warnings, errors and the result');
 }
 
 function reportError(e: unknown, json: boolean | undefined): void {
@@ -89,7 +101,8 @@ program
   .description('build the images of a build file into an OCI image layout')
   .argument('[image...]', 'build only these images')
   .option('-f, --file <file>', 'build file ("-" reads standard input)', 'ociasm.yaml')
-  .option('-o, --output <dir>', 'OCI layout directory to write', 'oci')
+  .option('-o, --output <dest>', 'where to write: TRANSPORT:… (oci:DIR[:REF], docker://REF, …) or a layout directory', 'oci')
+  .option('--load', 'load the image into the Docker Engine (the same as -o docker-daemon:)')
   .option('--platform <platform>', 'build only this platform (repeatable)', collect, [])
   .option('-j, --jobs <n>', 'platforms built at once (1 to 1024)', wholeNumber(1, 1024))
   .option('--build-arg <KEY=VAL>', 'set {{args.KEY}} (repeatable)', buildArg, {})
@@ -98,6 +111,8 @@ program
   .option('--no-layer-cache', 'always tar and compress, even when nothing changed')
   .option('--skip-tests', "do not run the images' self-checks")
   .option('--push', 'after a successful build, push every image to its push: references')
+  .option('--merge-index', 'when a registry tag names an index with more platforms, merge into it')
+  .option('--replace-index', 'when a registry tag names an index with more platforms, replace it anyway')
   .option('--lock', 'resolve registry bases afresh and write ociasm.lock')
   .option('--cache-dir <dir>', 'the registry blob cache (default $XDG_CACHE_HOME/ociasm/registry)')
   .addOption(new Option('--compression <kind>', 'layer compression, over the build file (default gzip)').choices(['gzip', 'zstd']))
@@ -107,11 +122,14 @@ program
   .option('--max-inflate-ratio <n>', 'refuse a base layer that inflates more than N times its size, past 64 MiB (default 1000; docs/security.md)', wholeNumber(1))
   .option('--json', 'print the result as JSON')
   .option('--dry-run', 'check the build file and print the plan; build nothing')
+  .option('--metadata-file <file>', 'write the build result per image as buildx does (containerimage.digest, …)')
+  .option('--iidfile <file>', "write each image's index digest, one per line")
   .option('-v, --verbose', 'print every step')
   // supply chain (docs/supply-chain.md): opt-in, attached as referrers, never changing an image digest
   .option('--sbom', 'attach an SPDX SBOM to every platform manifest')
   .option('--provenance', 'attach SLSA v1 provenance to every image (DSSE-signed with --sign)')
   .option('--sign <key>', 'sign every index and platform manifest (cosign format; password in COSIGN_PASSWORD)');
+progressOptions(program.commands.find((c) => c.name() === 'build')!);
 addRegistryOptions(program.commands.find((c) => c.name() === 'build')!)
   .action(async (images: string[], opts) =>
     run(opts.json, async () => {
@@ -125,8 +143,11 @@ addRegistryOptions(program.commands.find((c) => c.name() === 'build')!)
           return;
         }
         const { build } = await import('../src/pipeline/build.js');
+        const { hostPlatform } = await import('../src/codec/platform.js');
+        const output = loadOutput(opts);
+        indexPolicy(opts);
         const result = await build({
-          buildFile, outDir: opts.output, images, platforms: opts.platform, jobs: opts.jobs,
+          buildFile, output, cwd: process.cwd(), hostPlatform: hostPlatform(process.arch), images, platforms: opts.platform, jobs: opts.jobs,
           compressionLevel: opts.compressionLevel, compression: opts.compression, env: process.env, reporter,
           buildArgs: opts.buildArg, extractDir: opts.extract, noCache: opts.cache === false, layerCache: opts.layerCache !== false, skipTests: !!opts.skipTests,
           registry: registryCliOptions(opts, reporter),
@@ -135,45 +156,117 @@ addRegistryOptions(program.commands.find((c) => c.name() === 'build')!)
             ...(opts.maxLayerSize !== undefined ? { maxLayerBytes: opts.maxLayerSize } : {}),
             ...(opts.maxInflateRatio !== undefined ? { maxInflateRatio: opts.maxInflateRatio } : {}),
           },
-          supply: { sbom: !!opts.sbom, provenance: !!opts.provenance, ...(opts.sign ? { signKey: opts.sign } : {}), tool: { name: 'ociasm', version } },
         });
         printBuild(reporter, result);
+        if (opts.metadataFile || opts.iidfile) {
+          const { writeBuildFiles } = await import('../src/commands/build-files.js');
+          await writeBuildFiles(result, { metadataFile: opts.metadataFile, iidFile: opts.iidfile });
+        }
       } finally {
         reporter.close();
       }
     }),
   );
 
-program
-  .command('inspect')
-  .description('show an image or index in an OCI layout: DIR[:REF]')
-  .argument('<layout>', 'DIR or DIR:REF')
-  .option('--json', 'print as JSON')
-  .action(async (arg: string, opts) =>
-    run(opts.json, async () => {
-      const reporter = reporterFor(opts);
-      const { formatInspect, inspectLayout } = await import('../src/commands/inspect.js');
-      const r = await inspectLayout(arg);
-      for (const text of formatInspect(r)) reporter.emit({ type: 'line', text });
+addRegistryOptions(
+  program
+    .command('inspect')
+    .description('show an image or index from any source: oci:DIR[:REF], docker://REF, a layout DIR[:REF] or a registry reference')
+    .argument('<source>', 'the image to show')
+    .option('--raw', 'print the manifest or index bytes exactly')
+    .option('--config', 'print the config blob (of --platform, else the host\'s platform)')
+    .option('--platform <platform>', 'with --config: the platform to read from an index')
+    .option('--json', 'print as JSON'),
+).action(async (arg: string, opts) =>
+  run(opts.json, async () => {
+    const reporter = reporterFor(opts);
+    const { commandContext } = await import('../src/transports/context.js');
+    const { hostPlatform, parsePlatform } = await import('../src/codec/platform.js');
+    const cli = registryCliOptions(opts, reporter);
+    const ctx = commandContext(process.cwd(), process.env, {
+      insecureRegistries: cli.insecureRegistries ?? [], caFiles: cli.caFiles ?? [],
+      ...(cli.creds ? { creds: cli.creds } : {}), ...(cli.debug ? { debug: cli.debug } : {}),
+      ...(cli.warn ? { warn: cli.warn } : {}), ...(cli.limits ? { limits: cli.limits } : {}),
+    });
+    try {
+      const inspect = await import('../src/commands/inspect.js');
+      const iopts = { ctx, hostPlatform: hostPlatform(process.arch), ...(opts.platform ? { platform: parsePlatform(opts.platform) } : {}) };
+      if (opts.raw && opts.config) throw new InvalidArgumentError('--raw and --config exclude each other');
+      if (opts.raw || opts.config) {
+        process.stdout.write(opts.raw ? await inspect.inspectRaw(arg, iopts) : await inspect.inspectConfig(arg, iopts));
+        return;
+      }
+      const r = await inspect.inspectImage(arg, iopts);
+      for (const text of inspect.formatInspect(r)) reporter.emit({ type: 'line', text });
       reporter.result(r);
+    } finally {
+      await ctx.close();
       reporter.close();
-    }),
-  );
+    }
+  }),
+);
+
+function indexPolicy(opts: { mergeIndex?: boolean; replaceIndex?: boolean }): 'refuse' | 'merge' | 'replace' {
+  if (opts.mergeIndex && opts.replaceIndex) throw new InvalidArgumentError('--merge-index and --replace-index exclude each other');
+  return opts.mergeIndex ? 'merge' : opts.replaceIndex ? 'replace' : 'refuse';
+}
+
+function loadOutput(opts: { load?: boolean; output: string }): string {
+  if (!opts.load) return opts.output;
+  if (opts.output !== 'oci') throw new InvalidArgumentError('--load writes to the Docker Engine: give it or -o, not both');
+  return 'docker-daemon:';
+}
+
+addRegistryOptions(
+  program
+    .command('copy')
+    .description('copy an image or index between any two transports (skopeo copy spellings; a bare name is a registry reference)')
+    .argument('<source>', 'e.g. docker://HOST/REPO:TAG, oci:DIR:REF')
+    .argument('<dest>', 'e.g. oci:DIR:REF, docker://HOST/REPO:TAG')
+    .option('--all', 'copy every platform of an index (the default)')
+    .option('--platform <platform>', 'copy only this platform (repeatable: several make a new index)', collect, [])
+    .option('--merge-index', 'when the destination tag names an index with more platforms, merge into it')
+    .option('--replace-index', 'when the destination tag names an index with more platforms, replace it anyway')
+    .option('-j, --jobs <n>', 'parallel blob copies (1 to 64)', wholeNumber(1, 64), 4)
+    .option('--json', 'print the result as JSON'),
+).action(async (src: string, dest: string, opts) =>
+  run(opts.json, async () => {
+    const reporter = reporterFor(opts);
+    try {
+      const { copyCommand } = await import('../src/commands/copy.js');
+      const { hostPlatform } = await import('../src/codec/platform.js');
+      const r = await copyCommand(src, dest, {
+        ...registryCliOptions(opts, reporter), env: process.env, cwd: process.cwd(), reporter,
+        all: !!opts.all, platforms: opts.platform, hostPlatform: hostPlatform(process.arch), existingIndex: indexPolicy(opts),
+      });
+      for (const img of r.images) reporter.emit({ type: 'line', text: `copied ${r.source} → ${img.destination} ${img.digest}` });
+      reporter.result(r);
+    } finally {
+      reporter.close();
+    }
+  }),
+);
 
 addRegistryOptions(
   program
     .command('push')
-    .description('push an image or index from an OCI layout to a registry')
+    .description('push an image or index from an OCI layout to a registry (the same as copy oci:DIR[:REF] docker://DEST)')
     .argument('<layout>', 'DIR or DIR:REF')
     .argument('<dest>', 'registry reference, e.g. 127.0.0.1:5000/app:1.0')
+    .option('--merge-index', 'when the destination tag names an index with more platforms, merge into it')
+    .option('--replace-index', 'when the destination tag names an index with more platforms, replace it anyway')
     .option('-j, --jobs <n>', 'parallel blob uploads (1 to 64)', wholeNumber(1, 64), 4)
-    .option('--json', 'print the result as JSON'),
-).action(async (layout: string, dest: string, opts) =>
+    .option('--json', 'print the result as JSON')
+    .option('-v, --verbose', 'print every step'),
+);
+progressOptions(program.commands.find((c) => c.name() === 'push')!).action(async (layout: string, dest: string, opts) =>
   run(opts.json, async () => {
     const reporter = reporterFor(opts);
     try {
-      const { pushLayout } = await import('../src/commands/push.js');
-      reporter.result(await pushLayout(layout, dest, { ...registryCliOptions(opts, reporter), env: process.env, reporter }));
+      const { pushLayout } = await import('../src/commands/copy.js');
+      reporter.result(await pushLayout(layout, dest, {
+        ...registryCliOptions(opts, reporter), env: process.env, cwd: process.cwd(), reporter, existingIndex: indexPolicy(opts),
+      }));
     } finally {
       reporter.close();
     }
@@ -299,5 +392,42 @@ program
       reporter.close();
     }),
   );
+
+// `ociasm index create|append DEST SRC…` (src/commands/index.ts).
+const indexCommand = program.command('index').description('make one image index from per-platform images in registries or layouts');
+for (const verb of ['create', 'append'] as const) {
+  addRegistryOptions(
+    indexCommand
+      .command(verb)
+      .description(verb === 'create'
+        ? 'write to DEST one index of the SRC images (each a manifest, its platform from its config, or an index)'
+        : "add the SRC images to DEST's index, replacing the entries of their platforms")
+      .argument('<dest>', 'where the index goes: HOST/REPO:TAG, docker://…, oci:DIR:REF')
+      .argument('<src...>', 'per-platform images or indexes: HOST/REPO@sha256:…, docker://…, oci:DIR:REF')
+      .option('-j, --jobs <n>', 'parallel blob copies', (v) => Number(v), 4)
+      .option('--json', 'print the result as JSON'),
+  ).action(async (dest: string, srcs: string[], opts) =>
+    run(opts.json, async () => {
+      const reporter = reporterFor(opts);
+      try {
+        const { indexContext, indexImages } = await import('../src/commands/index.js');
+        const ctx = indexContext(dest, process.cwd(), process.env, registryCliOptions(opts, reporter));
+        try {
+          const r = await indexImages(dest, srcs, ctx, {
+            append: verb === 'append', jobs: opts.jobs,
+            progress: (message) => reporter.emit({ type: 'step', image: 'index', message }),
+          });
+          for (const p of r.platforms) reporter.emit({ type: 'line', text: `  ${p.platform} ${p.digest}` });
+          reporter.emit({ type: 'line', text: `${r.destination} ${r.digest} (${r.platforms.length} images)` });
+          reporter.result(r);
+        } finally {
+          await ctx.close();
+        }
+      } finally {
+        reporter.close();
+      }
+    }),
+  );
+}
 
 await program.parseAsync(process.argv);

@@ -34,7 +34,8 @@ export function registryCliOptions(opts: Record<string, any>, reporter: Reporter
     ...(opts.jobs ? { jobs: opts.jobs } : {}),
     ...(opts.cacheDir ? { cacheDir: opts.cacheDir } : {}),
     push: !!opts.push,
+    ...(opts.mergeIndex || opts.replaceIndex ? { existingIndex: opts.mergeIndex ? 'merge' : 'replace' } : {}),
     lock: !!opts.lock,
-    ...(opts.debug ? { debug: (message: string) => reporter.emit({ type: 'step', image: 'registry', message }) } : {}),
+    ...(opts.debug ? { debug: (message: string) => reporter.emit({ type: 'debug', message }) } : {}),
   };
 }

@@ -5,15 +5,14 @@
  *   every platform of the build, and its config's platform is never checked
  *   (the built image's config takes the build's platform, as from scratch).
  * - The base's name is the source's `baseName` (it names the file's digest).
- * - The source is opened once per build, on the first platform that needs it,
- *   and its blobs are read through it (a read-only BlobStore view).
+ * - Its blobs are read through the source (a read-only BlobStore view);
+ *   TransportBaseSource (./transport-source.ts) opens it once per build.
  */
 import type { BlobStore } from '../cas/blob-store.js';
 import { OciasmError } from '../errors.js';
-import type { Descriptor, Digest, ImageConfig, ImageManifest, Platform } from '../oci/types.js';
-import { openSource } from '../transports/index.js';
+import type { Descriptor, Digest, ImageConfig, ImageManifest } from '../oci/types.js';
 import type { ImageSource } from '../transports/types.js';
-import type { BaseImage, BaseSource } from './source.js';
+import type { BaseImage } from './source.js';
 
 /** A read-only BlobStore over the blobs a source's manifest names. */
 export function sourceBlobs(source: ImageSource, blobs: readonly Descriptor[]): BlobStore {
@@ -44,25 +43,4 @@ export async function platformlessBase(source: ImageSource & { platformless: { b
   const blobs = sourceBlobs(source, [manifest.config, ...manifest.layers]);
   const config = JSON.parse((await blobs.readBytes(manifest.config.digest)).toString('utf8')) as ImageConfig;
   return { name: source.platformless.baseName, manifestDigest: top.descriptor.digest, config, layers: manifest.layers, blobs };
-}
-
-/** `base: rootfs:FILE` (FILE relative to the build file's folder). */
-export class PlatformlessSource implements BaseSource {
-  private base?: Promise<BaseImage>;
-
-  constructor(readonly spec: string, private readonly buildFileDir: string) {}
-
-  private async open(): Promise<BaseImage> {
-    const source = await openSource(this.spec, { cwd: this.buildFileDir, env: {} });
-    if (!source.platformless) {
-      await source.close();
-      throw new OciasmError('INTERNAL', `${source.name} has a platform of its own`);
-    }
-    return platformlessBase(source as ImageSource & { platformless: { baseName: string } });
-  }
-
-  async resolve(_platform: Platform): Promise<BaseImage> {
-    this.base ??= this.open();
-    return this.base;
-  }
 }

@@ -1,7 +1,9 @@
 /**
  * Where a base image comes from. Each source resolves a platform to a
  * manifest, a config and layer blobs in some BlobStore: `scratch` has none,
- * `oci:PATH[:REF]` reads a local layout; a registry source slots in beside it.
+ * `image:NAME` is an image of the same build, and every source transport
+ * (`oci:`, `docker://`, a bare registry reference, the archives) goes through
+ * one TransportBaseSource (./transport-source.ts).
  */
 import type { BaseImage } from '../image/base-image.js';
 import type { Platform } from '../oci/types.js';

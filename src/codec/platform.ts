@@ -73,3 +73,19 @@ export function baseCandidates(p: Platform, variantFallback: boolean): Platform[
 export function samePlatform(a: Platform, b: Platform): boolean {
   return a.os === b.os && a.architecture === b.architecture && (a.variant ?? '') === (b.variant ?? '');
 }
+
+const NODE_ARCH: Record<string, Platform> = {
+  x64: { os: 'linux', architecture: 'amd64' }, arm64: { os: 'linux', architecture: 'arm64' },
+  arm: { os: 'linux', architecture: 'arm', variant: 'v7' }, ia32: { os: 'linux', architecture: '386' },
+  ppc64: { os: 'linux', architecture: 'ppc64le' }, s390x: { os: 'linux', architecture: 's390x' },
+  riscv64: { os: 'linux', architecture: 'riscv64' },
+};
+
+/**
+ * The OCI platform of a Node `process.arch` (images are Linux images: on any
+ * host OS the default is linux/ARCH, as Docker Desktop and skopeo pick it).
+ * Pure: the caller passes the arch in.
+ */
+export function hostPlatform(nodeArch: string): Platform {
+  return NODE_ARCH[nodeArch] ?? { os: 'linux', architecture: nodeArch };
+}

@@ -185,7 +185,7 @@ export async function verifyImage(ref: string, opts: VerifyOptions): Promise<Ver
     const name = pickImage(opts.buildFile, loc, opts.image);
     const published = await platformsOf(loc);
     const rebuiltResult = await build({
-      buildFile: opts.buildFile, outDir: path.join(tmp, 'oci'), images: [name], platforms: published.map((p) => formatPlatform(p.platform)),
+      buildFile: opts.buildFile, output: `oci:${path.join(tmp, 'oci')}`, images: [name], platforms: published.map((p) => formatPlatform(p.platform)),
       env: opts.env, reporter: opts.reporter, noCache: true, layerCache: false, skipTests: true,
       ...(opts.buildArgs ? { buildArgs: opts.buildArgs } : {}),
       ...(opts.cacheDir ? { cacheDir: opts.cacheDir } : {}),

@@ -10,10 +10,17 @@
  *   tag writes one at a time: the distribution registry's filesystem storage
  *   rewrites a manifest in place, so two concurrent PUTs of the same bytes can
  *   make it read a half-written manifest.
+ * - A blob bound for a destination whose lane another destination of the run
+ *   is already filling with it waits for that one, so it can be mounted; a
+ *   source that names where its blobs live (a registry repository) is a
+ *   place to mount from too (crane copy's behaviour).
  * - Platform choice (docs/transports.md): an index goes whole to a
  *   multi-platform destination unless platforms are named; a single-platform
- *   destination gets the one platform named (or the only one there is).
- *   Naming several platforms of an index makes a new index of just those.
+ *   destination gets the one platform named, else the only one there is,
+ *   else `defaultPlatform` (the caller passes the host's in; copy reads no
+ *   globals). Naming several platforms of an index makes a new index of them.
+ * - Before anything is written, tags are checked against what they name now
+ *   (./index-guard.ts): a narrowed index is refused or merged by policy.
  */
 import pLimit from 'p-limit';
 import { sha256 } from '../cas/blob-store.js';
@@ -24,7 +31,10 @@ import { type Descriptor, type Digest, type ImageIndex, isIndexMediaType, type P
 import {
   BlobLocations, type BlobReader, type ImageDestination, type ImageSource, type Manifest, type Opts, type PutBlobOutcome,
 } from '../transports/types.js';
+import { type ExistingIndexPolicy, guardTag, rootEntries } from './index-guard.js';
 import { type ImageGraph, walkImage } from './walk.js';
+
+export type { ExistingIndexPolicy } from './index-guard.js';
 
 export interface CopyRequest {
   source: ImageSource;
@@ -40,6 +50,10 @@ export interface CopyRequest {
 export interface CopyOptions extends Opts {
   /** Platforms to keep from an index (see the header); undefined: all (one for a single-platform destination). */
   platforms?: Platform[];
+  /** For a single-platform destination and an index of several platforms, none named: this one (the host's). */
+  defaultPlatform?: Platform;
+  /** What a tag that names a wider index gets (./index-guard.ts); default replace. */
+  existingIndex?: ExistingIndexPolicy;
   jobs?: number;
   progress?: (message: string) => void;
   /** Blob locations shared across copies of one run, for cross-repository mounts. */
@@ -51,6 +65,10 @@ export interface CopiedImage {
   digest: Digest;
   mediaType: string;
   tags: string[];
+  /** The platform copied, when an index was narrowed to one manifest. */
+  platform?: string;
+  /** Tags that now name a merged index rather than the copied root (--merge-index). */
+  merged?: { tag: string; digest: Digest }[];
 }
 
 export interface CopyStats {
@@ -79,7 +97,9 @@ function parseIndex(m: Manifest, label: string): ImageIndex {
 }
 
 /** Narrows an index to the platforms asked for: one platform gives its manifest, several a new index of them. */
-export async function selectPlatforms(source: ImageSource, root: Manifest, platforms: Platform[] | undefined, single: boolean, opts: Opts = {}): Promise<Manifest> {
+export async function selectPlatforms(
+  source: ImageSource, root: Manifest, platforms: Platform[] | undefined, single: boolean, opts: Opts & { defaultPlatform?: Platform } = {},
+): Promise<Manifest> {
   if (!isIndexMediaType(root.descriptor.mediaType)) {
     return root;
   }
@@ -88,10 +108,16 @@ export async function selectPlatforms(source: ImageSource, root: Manifest, platf
   let wanted: Descriptor[];
   if (platforms === undefined || platforms.length === 0) {
     if (!single) return root;
-    if (images.length !== 1) {
-      throw new OciasmError('PLATFORM_INVALID', `${source.name} holds ${images.length} platforms (${images.map((d) => formatPlatform(d.platform!)).join(', ')}); this destination takes one: name it with --platform`);
+    const host = opts.defaultPlatform;
+    const fallback = images.length !== 1 && host ? images.filter((d) => platformMatches(host, d.platform)).slice(0, 1) : images;
+    if (fallback.length !== 1) {
+      throw new OciasmError(
+        'PLATFORM_INVALID',
+        `${source.name} holds ${images.length} platforms (${images.map((d) => formatPlatform(d.platform!)).join(', ') || 'none'})` +
+          `${host ? `, not ${formatPlatform(host)}` : ''}; this destination takes one: name it with --platform`,
+      );
     }
-    wanted = images;
+    wanted = fallback;
   } else {
     wanted = platforms.map((p) => {
       const hit = images.find((d) => platformMatches(p, d.platform));
@@ -114,7 +140,8 @@ export async function selectPlatforms(source: ImageSource, root: Manifest, platf
 interface Job {
   req: CopyRequest;
   graph: ImageGraph;
-  tags: { tag: string; node: Manifest }[];
+  tags: { tag: string; node: Manifest; merged: boolean }[];
+  platform?: string;
 }
 
 /** Runs manifest writes of one lane one after another. */
@@ -135,22 +162,38 @@ export async function copyImages(requests: CopyRequest[], opts: CopyOptions = {}
   const jobs: Job[] = [];
   for (const req of requests) {
     const picked = typeof req.from === 'object' ? req.from : await req.source.getManifest(req.from, opts);
-    const root = await selectPlatforms(req.source, picked, opts.platforms, !req.destination.capabilities.multiPlatform, opts);
+    const dst = req.destination;
+    const single = !dst.capabilities.multiPlatform;
+    const platforms = opts.platforms ?? (single && dst.platform ? [dst.platform] : undefined);
+    const root = await selectPlatforms(req.source, picked, platforms, single, opts);
+    if (dst.digest !== undefined && dst.digest !== root.descriptor.digest) {
+      throw new OciasmError('PUSH_VERIFY', `${dst.name}: the image's digest is ${root.descriptor.digest}, not the digest in the reference`);
+    }
     const graph = await walkImage(req.source, root, opts);
-    const tagNames = req.tags ?? (req.destination.tag !== undefined ? [req.destination.tag] : []);
-    const tags = tagNames.map((tag) => ({ tag, node: root }));
+    const tagNames = req.tags ?? (dst.tag !== undefined ? [dst.tag] : []);
+    const tags: Job['tags'] = [];
+    const policy = opts.existingIndex ?? 'replace';
+    const entries = policy !== 'replace' && dst.getTag && tagNames.length > 0 ? await rootEntries(req.source, root, opts) : [];
+    for (const tag of tagNames) {
+      const existing = policy !== 'replace' ? await dst.getTag?.(tag, opts) : undefined;
+      tags.push({ tag, ...guardTag({ destination: dst.name, tag, existing, root, entries, policy }) });
+    }
     for (const ct of req.childTags ?? []) {
       const node = graph.children.find((c) => c.descriptor.digest === ct.digest) ?? (root.descriptor.digest === ct.digest ? root : undefined);
       if (!node) throw new OciasmError('INTERNAL', `tag ${ct.tag}: ${ct.digest} is not part of the copied image`);
-      tags.push({ tag: ct.tag, node });
+      tags.push({ tag: ct.tag, node, merged: false });
     }
-    if (tags.length > 0 && !req.destination.capabilities.tags) {
-      throw new OciasmError('REFERENCE_INVALID', `${req.destination.name} cannot hold tags`);
+    if (tags.length > 0 && !dst.capabilities.tags) {
+      throw new OciasmError('REFERENCE_INVALID', `${dst.name} cannot hold tags`);
     }
-    jobs.push({ req, graph, tags });
+    const narrowed = root !== picked && !isIndexMediaType(root.descriptor.mediaType) && root.descriptor.platform;
+    const home = req.source.blobLocation?.();
+    if (home) for (const b of graph.blobs) locations.add(b.digest, home);
+    jobs.push({ req, graph, tags, ...(narrowed ? { platform: formatPlatform(narrowed) } : {}) });
   }
   // Blobs: each (destination, digest) once; a blob a destination got becomes a place later ones may mount from.
   const blobJobs = new Map<string, Promise<void>>();
+  const firstInLane = new Map<string, Promise<void>>();
   // A source that can check its blobs up front (a layout) does so once per blob, before any destination gets a byte.
   const verified = new Map<string, Promise<void>>();
   const verifyOnce = (src: ImageSource, desc: Descriptor): Promise<void> => {
@@ -160,18 +203,31 @@ export async function copyImages(requests: CopyRequest[], opts: CopyOptions = {}
     if (!v) verified.set(key, (v = src.verifyBlob(desc, opts)));
     return v;
   };
+  /** The source's bytes, checked up front (once) only when a destination actually reads them. */
+  const verifiedReader = (src: ImageSource, desc: Descriptor): BlobReader => {
+    const raw = sourceReader(src, desc, opts);
+    return {
+      size: raw.size,
+      openAt: (offset, end) => (async function* () {
+        await verifyOnce(src, desc);
+        yield* raw.openAt(offset, end);
+      })(),
+    };
+  };
   const putBlob = (dst: ImageDestination, src: ImageSource, desc: Descriptor): Promise<void> => {
     const key = `${dst.name}\0${desc.digest}`;
     let job = blobJobs.get(key);
     if (!job) {
-      job = limit(async (): Promise<void> => {
-        await verifyOnce(src, desc);
-        const how: PutBlobOutcome = await dst.putBlob(desc, sourceReader(src, desc, opts), locations.get(desc.digest), opts);
+      const laneKey = dst.lane !== undefined ? `${dst.lane}\0${desc.digest}` : undefined;
+      const first = laneKey !== undefined ? firstInLane.get(laneKey) : undefined;
+      job = (first ?? Promise.resolve()).catch(() => undefined).then(() => limit(async (): Promise<void> => {
+        const how: PutBlobOutcome = await dst.putBlob(desc, verifiedReader(src, desc), locations.get(desc.digest), opts);
         stats[how]++;
         const at = dst.blobLocation?.();
         if (at) locations.add(desc.digest, at);
         opts.progress?.(`${how} ${desc.digest.slice(7, 19)} → ${dst.name}`);
-      });
+      }));
+      if (laneKey !== undefined && !first) firstInLane.set(laneKey, job);
       blobJobs.set(key, job);
     }
     return job;
@@ -190,10 +246,11 @@ export async function copyImages(requests: CopyRequest[], opts: CopyOptions = {}
     }
     return job;
   };
-  await Promise.all(jobs.map(async ({ req, graph }) => {
+  await Promise.all(jobs.map(async ({ req, graph, tags }) => {
     await Promise.all(graph.blobs.map((b) => putBlob(req.destination, req.source, b)));
     for (const c of graph.children) await putManifest(req.destination, c);
     await putManifest(req.destination, graph.root);
+    for (const t of tags) if (t.merged) await putManifest(req.destination, t.node);
   }));
   // Tags only once every destination has all of its content.
   await Promise.all(jobs.flatMap(({ req, tags }) => tags.map(({ tag, node }) => lanes.run(req.destination.lane, () => req.destination.putTag(tag, node, opts)))));
@@ -217,12 +274,17 @@ export async function copyImages(requests: CopyRequest[], opts: CopyOptions = {}
       }
     }
   }));
-  const images = jobs.map(({ req, graph, tags }) => ({
-    destination: req.destination.name,
-    digest: graph.root.descriptor.digest,
-    mediaType: graph.root.descriptor.mediaType,
-    tags: tags.map((t) => t.tag),
-  }));
+  const images = jobs.map(({ req, graph, tags, platform }): CopiedImage => {
+    const merged = tags.filter((t) => t.merged).map((t) => ({ tag: t.tag, digest: t.node.descriptor.digest }));
+    return {
+      destination: req.destination.name,
+      digest: graph.root.descriptor.digest,
+      mediaType: graph.root.descriptor.mediaType,
+      tags: tags.map((t) => t.tag),
+      ...(platform ? { platform } : {}),
+      ...(merged.length ? { merged } : {}),
+    };
+  });
   return { images, stats };
 }
 

@@ -86,6 +86,22 @@ function describeWanted(accept: Platform[]): string {
   return rest.length === 0 ? `${first}` : `${first} (nor the allowed fallback ${rest.join(', ')})`;
 }
 
+/** The entry of an index a base for `platform` is taken from (the best candidate), or BASE_PLATFORM_MISSING listing what there is. */
+export function pickIndexEntry(index: ImageIndex, platform: Platform, label: string, variantFallback = false): Descriptor {
+  const accept = baseCandidates(platform, variantFallback);
+  if (!Array.isArray(index?.manifests)) throw new OciasmError('BASE_INVALID', `base ${label}: the index has no manifests list`);
+  const candidates = index.manifests.filter((m) => isManifestMediaType(m.mediaType) || isIndexMediaType(m.mediaType));
+  const hit = accept.map((want) => candidates.find((m) => platformMatches(want, m.platform))).find((m) => m !== undefined);
+  if (!hit) {
+    const have = candidates.map((m) => (m.platform ? formatPlatform(m.platform) : '(no platform)'));
+    throw new OciasmError(
+      'BASE_PLATFORM_MISSING',
+      `base ${label} has no ${describeWanted(accept)} image; it has: ${have.join(', ') || 'nothing'}`,
+    );
+  }
+  return hit;
+}
+
 /**
  * Follows `desc` (an index or a manifest) to the manifest for `platform`.
  * With `variantFallback`, an older arm variant is taken when the exact one is
@@ -99,16 +115,7 @@ export async function resolvePlatform(
   if (isIndexMediaType(desc.mediaType)) {
     const index = await readJsonBlob<ImageIndex>(store, desc, 'index');
     if (!Array.isArray(index?.manifests)) throw new OciasmError('BASE_INVALID', `base ${label}: index ${desc.digest} has no manifests list`);
-    const candidates = index.manifests.filter((m) => isManifestMediaType(m.mediaType) || isIndexMediaType(m.mediaType));
-    const hit = accept.map((want) => candidates.find((m) => platformMatches(want, m.platform))).find((m) => m !== undefined);
-    if (!hit) {
-      const have = candidates.map((m) => (m.platform ? formatPlatform(m.platform) : '(no platform)'));
-      throw new OciasmError(
-        'BASE_PLATFORM_MISSING',
-        `base ${label} has no ${describeWanted(accept)} image; it has: ${have.join(', ') || 'nothing'}`,
-      );
-    }
-    return resolvePlatform(store, hit, platform, label, variantFallback, here);
+    return resolvePlatform(store, pickIndexEntry(index, platform, label, variantFallback), platform, label, variantFallback, here);
   }
   if (!isManifestMediaType(desc.mediaType)) {
     throw new OciasmError('BASE_INVALID', `base ${label}: unsupported media type ${desc.mediaType}`);

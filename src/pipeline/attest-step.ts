@@ -9,9 +9,8 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { BuildFile } from '../buildfile/types.js';
-import { expandTemplate } from '../buildfile/template.js';
+import type { LockOptions } from '../cas/layout-lock.js';
 import type { LayoutStore } from '../cas/layout-store.js';
-import { parseReference } from '../codec/reference.js';
 import type { ImagePlan } from '../plan/plan.js';
 import { readGitInfo } from '../plan/git-info.js';
 import type { Artifact } from '../supply/artifact.js';
@@ -43,16 +42,8 @@ export async function loadBuildKey(s: SupplyOptions | undefined, env: NodeJS.Pro
 
 /** The repository a signature names: the first push: reference, else the image's ref name. */
 function dockerReference(plan: ImagePlan): string {
-  const first = plan.spec.push?.[0];
-  if (first) {
-    try {
-      const r = parseReference(expandTemplate(first, { name: plan.spec.name, tag: plan.spec.tag }, plan.where));
-      return `${r.registry}/${r.repository}`;
-    } catch {
-      // an invalid push: reference fails the push itself with its own message
-    }
-  }
-  return plan.refName;
+  const first = plan.push[0];
+  return first ? `${first.registry}/${first.repository}` : plan.refName;
 }
 
 async function buildFileDigest(bf: BuildFile): Promise<{ path: string; sha256: string }> {
@@ -67,7 +58,7 @@ async function buildFileDigest(bf: BuildFile): Promise<{ path: string; sha256: s
 
 export async function attachSupplyChain(
   store: LayoutStore, bf: BuildFile, plans: ImagePlan[], images: ImageResult[], s: SupplyOptions, key: SigningKey | undefined,
-  ctx: { epoch: number; args: Record<string, string>; tool: Tool; signal?: AbortSignal },
+  ctx: { epoch: number; args: Record<string, string>; tool: Tool; signal?: AbortSignal; lock?: LockOptions },
 ): Promise<Map<string, Artifact[]>> {
   const out = new Map<string, Artifact[]>();
   const file = s.provenance ? await buildFileDigest(bf) : undefined;
@@ -93,7 +84,7 @@ export async function attachSupplyChain(
       epoch: ctx.epoch, tool: `${ctx.tool.name}-${ctx.tool.version}`, sbom: !!s.sbom,
       ...(provenance ? { provenance } : {}), ...(key ? { key } : {}), ...(ctx.signal ? { signal: ctx.signal } : {}),
     });
-    await attachToLayout(store, artifacts);
+    await attachToLayout(store, artifacts, ctx.lock);
     out.set(img.ref, artifacts);
   }
   return out;

@@ -1,12 +1,28 @@
 /**
  * `ociasm build`: for each planned image and platform, squash the base,
- * inject files, write one layer, the config and the manifest; then the image
- * index, and finally the refs in index.json (only for images that succeeded).
+ * inject files, write one layer, the config and the manifest into the work
+ * layout (./output.ts); then the image index, and finally the images that
+ * succeeded are copied into the destination through the one copy (refs
+ * written at its commit), then pushed (./registry-session.ts).
+ * A single-platform destination (docker-archive:, docker-daemon:) narrows the
+ * build to one platform: the one --platform names, else the image's only
+ * one, else the host's (`hostPlatform`, passed in), and says so.
  */
 import os from 'node:os';
 import path from 'node:path';
 import pLimit from 'p-limit';
-import { openBaseSource } from '../base/open-source.js';
+import { openBaseSource, type PullContext } from '../base/open-source.js';
+import { openBlobCache } from '../cache/blob-cache.js';
+import { formatPlatform } from '../codec/platform.js';
+import { copyImages } from '../copy/copy.js';
+import { platformMatches } from '../image/read.js';
+import type { Platform } from '../oci/types.js';
+import { commandContext } from '../transports/context.js';
+import { splitImageName } from '../transports/index.js';
+import { parseReference } from '../codec/reference.js';
+import type { BaseSource } from '../base/source.js';
+import { LayoutImageSource } from '../transports/oci.js';
+import { type BuildOutput, openBuildOutput } from './output.js';
 import type { BuildFile } from '../buildfile/types.js';
 import type { InflateLimits } from '../base/layer-stream.js';
 import { LayoutStore } from '../cas/layout-store.js';
@@ -18,20 +34,23 @@ import { imageIndex, jsonBytes } from '../image/assemble.js';
 import { type Descriptor, MediaType } from '../oci/types.js';
 import { type ImagePlan, planBuild } from '../plan/plan.js';
 import { buildPlatformWithStep, platformDescriptor, type PlatformCtx, type PlatformResult } from './platform.js';
-import { writeRefs } from './tags.js';
 import type { InBuildLookup } from '../base/in-build-source.js';
 import { IN_BUILD_PREFIX } from '../plan/order.js';
 import { defaultCacheDir, ToolchainCache } from '../toolchain/cache.js';
 import { gitInfoIfUsed } from '../plan/git-info.js';
-import type { PushResult } from '../copy/push.js';
-import type { BuildRegistrySession, RegistryCliOptions } from './registry-session.js';
+import { BuildRegistrySession, buildRegistryOptions, type PushResult, type RegistryCliOptions } from './registry-session.js';
 import type { SupplyOptions, Tool } from './attest-step.js';
 import type { Artifact } from '../supply/artifact.js';
 import type { PushedArtifact } from '../supply/registry-referrers.js';
 
 export interface BuildOptions {
   buildFile: BuildFile;
-  outDir: string;
+  /** `-o`: TRANSPORT:… (docs/transports.md), a bare value is a layout directory. */
+  output: string;
+  /** Relative `-o` paths are resolved against this folder (default: the process's). */
+  cwd?: string;
+  /** The platform a single-platform destination gets when neither --platform nor the image decides. */
+  hostPlatform?: Platform;
   images?: string[];
   platforms?: string[];
   jobs?: number;
@@ -74,7 +93,10 @@ export interface ImageResult {
 }
 
 export interface BuildResult {
-  layout: string;
+  /** The -o layout, when -o is one. */
+  layout?: string;
+  /** The destination, transport-qualified. */
+  output: string;
   sourceDateEpoch: number;
   images: ImageResult[];
   /** What `--push` pushed. */
@@ -94,23 +116,42 @@ export function sourceDateEpoch(bf: BuildFile, env: NodeJS.ProcessEnv): number {
   return bf.sourceDateEpoch ?? 0;
 }
 
-const LOCAL_BASE = /^(scratch$|oci:|rootfs:|image:)/;
+/** A registry base, by its transport: bare values are registry references. */
+function isRegistryName(text: string): boolean {
+  return text !== 'scratch' && !text.startsWith('image:') && splitImageName(text, 'docker').transport === 'docker';
+}
 
-/**
- * The registry session (and with it undici and the TLS setup) is loaded only
- * when a base is a registry reference, or for --push or --lock.
- */
-async function openRegistrySession(bf: BuildFile, plans: ImagePlan[], opts: BuildOptions): Promise<BuildRegistrySession | undefined> {
-  const needed = !!opts.registry?.push || !!opts.registry?.lock || plans.some((p) => !LOCAL_BASE.test(p.spec.base));
-  if (!needed) return undefined;
-  const { BuildRegistrySession } = await import('./registry-session.js');
-  return BuildRegistrySession.open(bf, plans, opts.registry, opts.env, opts.cacheDir ?? defaultCacheDir(opts.env));
+/** `--load` (`-o docker-daemon:` without a name) loads the image under its own NAME:TAG; it builds one image. */
+function daemonOutput(output: string, plans: ImagePlan[]): string {
+  if (output !== 'docker-daemon:') return output;
+  if (plans.length !== 1) {
+    throw new OciasmError('REFERENCE_INVALID', `--load loads one image, and the build makes ${plans.length} (${plans.map((p) => p.refName).join(', ')}): name the image to build`);
+  }
+  return `docker-daemon:${plans[0]!.refName}`;
+}
+
+/** One platform per image for a single-platform destination (see the header). */
+function narrowToOne(plans: ImagePlan[], named: boolean, host: Platform | undefined, dest: string, reporter: BuildOptions['reporter']): ImagePlan[] {
+  return plans.map((plan) => {
+    if (plan.platforms.length <= 1) return plan;
+    if (named) throw new OciasmError('PLATFORM_INVALID', `${plan.where}: ${dest} holds one platform; --platform names ${plan.platforms.length}`);
+    const hit = host ? plan.platforms.find((p) => platformMatches(host, p.platform)) : undefined;
+    if (!hit) {
+      throw new OciasmError(
+        'PLATFORM_INVALID',
+        `${plan.where}: ${dest} holds one platform, and the image has ${plan.platforms.map((p) => formatPlatform(p.platform)).join(', ')}` +
+          `${host ? `, not the host's ${formatPlatform(host)}` : ''}: name one with --platform`,
+      );
+    }
+    reporter.emit({ type: 'warn', message: `${plan.where}: ${dest} holds one platform: building ${formatPlatform(hit.platform)} (the host's; name another with --platform)` });
+    return { ...plan, platforms: [hit] };
+  });
 }
 
 export async function build(opts: BuildOptions): Promise<BuildResult> {
   const bf = opts.buildFile;
   const epoch = sourceDateEpoch(bf, opts.env);
-  const plans = planBuild(bf, {
+  let plans = planBuild(bf, {
     images: opts.images, platforms: opts.platforms, epoch,
     ...(opts.buildArgs ? { args: opts.buildArgs } : {}),
     ...(await gitInfoIfUsed(bf).then((git) => (git ? { git } : {}))),
@@ -120,21 +161,91 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
   const codecs = await LayerCodecs.prepare(plans.map(compressionOf), opts.compressionLevel);
   // Images are identified by NAME:TAG (their refName); an image: base is resolved to one by the plan.
   const results = new Map<string, Promise<ImageResult>>();
+  let store: LayoutStore | undefined;
   const inBuild: InBuildLookup = async (refName) => {
     const r = await results.get(refName)!;
-    return { refName: r.ref, index: r.index, store };
+    return { refName: r.ref, index: r.index, store: store! };
   };
   const supply = opts.supply;
   const attest = supply && (supply.sbom || supply.provenance || supply.signKey) ? await import('./attest-step.js') : undefined;
   const key = await attest?.loadBuildKey(supply, opts.env); // a wrong password fails before anything is built
-  const registry = await openRegistrySession(bf, plans, opts);
   const baseOf = (img: ImagePlan) => (img.inBuildBase !== undefined ? `${IN_BUILD_PREFIX}${img.inBuildBase}` : img.spec.base);
-  const sources = new Map(plans.map((img) => [img.refName, openBaseSource(baseOf(img), bf.dir, `${img.where}`, inBuild, registry?.pull)]));
+  const cacheRoot = opts.cacheDir ?? defaultCacheDir(opts.env);
+  const outputName = daemonOutput(opts.output, plans);
+  const out = splitImageName(outputName, 'oci');
+  const outRegistry = out.transport === 'docker' ? [parseReference(out.rest).registry] : [];
+  // Registry clients (undici, TLS) are made on first use only: a build with local images only never loads them.
+  const transports = commandContext(opts.cwd ?? process.cwd(), opts.env, buildRegistryOptions(bf, plans, opts.registry, outRegistry));
+  const needsSession = !!opts.registry?.push || !!opts.registry?.lock || plans.some((p) => isRegistryName(baseOf(p)));
   const lock = opts.lockTimeoutMs !== undefined ? { timeoutMs: opts.lockTimeoutMs } : {};
-  const store = await LayoutStore.open(opts.outDir, true, lock).catch(async (e: unknown) => {
-    await registry?.close();
-    throw e;
+  let output: BuildOutput | undefined;
+  try {
+    const registry = needsSession ? await BuildRegistrySession.open(bf, opts.registry) : undefined;
+    let blobCache: Promise<LayoutStore> | undefined;
+    const pull: PullContext = {
+      ctx: { ...transports, cwd: bf.dir },
+      cache: () => (blobCache ??= openBlobCache(opts.registry?.cacheDir ?? path.join(cacheRoot, 'registry'))),
+      ...(registry?.pins ? { pins: registry.pins } : {}),
+      ...(registry ? { resolved: registry.resolved } : {}),
+    };
+    const sources = new Map(plans.map((img) => [img.refName, openBaseSource(baseOf(img), `${img.where}`, pull, inBuild)]));
+    const named = opts.platforms?.length === 1 ? opts.platforms[0] : undefined;
+    output = await openBuildOutput(outputName, transports, path.join(cacheRoot, 'work'), plans.length, { ...(named ? { platform: named } : {}), lock });
+    if (!output.destination.capabilities.multiPlatform) {
+      plans = narrowToOne(plans, (opts.platforms?.length ?? 0) > 0, opts.hostPlatform, output.destination.name, opts.reporter);
+    }
+    store = output.work;
+    const { images: built, failures } = await buildAll(opts, plans, sources, store, results, epoch, codecs, compressionOf);
+    // The images that succeeded are written even when others failed; nothing is attached or pushed then.
+    if (built.length > 0) await writeOutput(opts, built, output);
+    for (const e of failures.slice(1)) opts.reporter.emit({ type: 'warn', message: `also failed: ${e instanceof Error ? e.message : String(e)}` });
+    if (failures.length > 0) throw failures[0];
+    let artifacts: Map<string, Artifact[]> | undefined;
+    if (attest && built.length > 0) {
+      opts.reporter.emit({ type: 'step', image: 'supply', message: 'attaching SBOMs, provenance and signatures' });
+      artifacts = await attest.attachSupplyChain(store, bf, plans, built, supply!, key, {
+        epoch, args: { ...(bf.args ?? {}), ...(opts.buildArgs ?? {}) }, tool: supply!.tool ?? { name: 'ociasm', version: '0.0.0' }, lock,
+      });
+    }
+    const byRef = new Map(plans.map((p) => [p.refName, p]));
+    const withPlans = built.map((i) => ({ ...i, plan: byRef.get(i.ref)! }));
+    const pushed = await registry?.afterBuild(withPlans, output.work, transports, opts.reporter);
+    const pushedArtifacts = pushed && artifacts ? await registry!.pushArtifacts(withPlans, artifacts, transports, opts.reporter) : undefined;
+    const attached = artifacts
+      ? [...artifacts].flatMap(([image, list]) => list.map((a) => ({
+        image, digest: a.descriptor.digest, subject: a.manifest.subject!.digest, ...(a.manifest.artifactType ? { artifactType: a.manifest.artifactType } : {}),
+      })))
+      : undefined;
+    return {
+      ...(output.layout ? { layout: output.layout } : {}), output: output.destination.name, sourceDateEpoch: epoch, images: built,
+      ...(pushed ? { pushed } : {}), ...(attached ? { attached } : {}), ...(pushedArtifacts ? { pushedArtifacts } : {}),
+    };
+  } finally {
+    await output?.close();
+    await transports.close();
+  }
+}
+
+/** Copies the built images from the work layout into the destination (refs at its commit). */
+async function writeOutput(opts: BuildOptions, images: ImageResult[], output: BuildOutput): Promise<void> {
+  const source = new LayoutImageSource(output.work);
+  const requests = await Promise.all(images.map(async (img) => ({
+    source,
+    from: { descriptor: { mediaType: img.index.mediaType, digest: img.index.digest, size: img.index.size }, bytes: await output.work.readBytes(img.index.digest) },
+    destination: output.destination,
+    tags: output.tagsFor(img.ref),
+  })));
+  await copyImages(requests, {
+    jobs: opts.registry?.jobs ?? 4,
+    existingIndex: opts.registry?.existingIndex ?? 'refuse',
+    progress: (message) => opts.reporter.emit({ type: 'step', image: 'output', message }),
   });
+}
+
+async function buildAll(
+  opts: BuildOptions, plans: ImagePlan[], sources: Map<string, BaseSource>, store: LayoutStore,
+  results: Map<string, Promise<ImageResult>>, epoch: number, codecs: LayerCodecs, compressionOf: (img: ImagePlan) => Compression,
+): Promise<{ images: ImageResult[]; failures: unknown[] }> {
   // Each compression's pool (and gzip's self-test) starts now, while the first bases are squashed.
   for (const img of plans) void codecs.get(compressionOf(img));
   const limit = pLimit(Math.max(1, opts.jobs ?? os.availableParallelism()));
@@ -143,7 +254,6 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
   if (opts.layerCache !== false) ctx.layers = { index: new LayerCache(path.join(cache.dir, 'layers')) };
   const images: ImageResult[] = [];
   const failures: unknown[] = [];
-  let artifacts: Map<string, Artifact[]> | undefined;
   try {
     // Images start in dependency order; one whose base is image:NAME waits for NAME (outside the job limit).
     const buildImage = async (image: ImagePlan): Promise<ImageResult> => {
@@ -178,35 +288,8 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
       if (r.status === 'fulfilled') images.push(r.value);
       else failures.push(r.reason);
     }
-    if (images.length > 0) await writeRefs(store, images.map((i) => ({ refName: i.ref, descriptor: i.index })), lock);
-    if (attest && images.length > 0 && failures.length === 0) {
-      opts.reporter.emit({ type: 'step', image: 'supply', message: 'attaching SBOMs, provenance and signatures' });
-      artifacts = await attest.attachSupplyChain(store, bf, plans, images, supply!, key, {
-        epoch, args: { ...(bf.args ?? {}), ...(opts.buildArgs ?? {}) }, tool: supply!.tool ?? { name: 'ociasm', version: '0.0.0' },
-      });
-    }
   } finally {
     await codecs.closeAll();
-    if (failures.length > 0) await registry?.close();
   }
-  for (const e of failures.slice(1)) opts.reporter.emit({ type: 'warn', message: `also failed: ${e instanceof Error ? e.message : String(e)}` });
-  if (failures.length > 0) throw failures[0];
-  let pushed: PushResult | undefined;
-  let pushedArtifacts: PushedArtifact[] | undefined;
-  try {
-    const byRef = new Map(plans.map((p) => [p.refName, p]));
-    pushed = await registry?.afterBuild(images.map((i) => ({ ...i, plan: byRef.get(i.ref)! })), store, opts.reporter);
-    if (pushed && artifacts) pushedArtifacts = await registry!.pushArtifacts(images.map((i) => ({ ...i, plan: byRef.get(i.ref)! })), artifacts, opts.reporter);
-  } finally {
-    await registry?.close();
-  }
-  const attached = artifacts
-    ? [...artifacts].flatMap(([image, list]) => list.map((a) => ({
-      image, digest: a.descriptor.digest, subject: a.manifest.subject!.digest, ...(a.manifest.artifactType ? { artifactType: a.manifest.artifactType } : {}),
-    })))
-    : undefined;
-  return {
-    layout: store.dir, sourceDateEpoch: epoch, images, ...(pushed ? { pushed } : {}),
-    ...(attached ? { attached } : {}), ...(pushedArtifacts ? { pushedArtifacts } : {}),
-  };
+  return { images, failures };
 }

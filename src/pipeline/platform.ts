@@ -4,6 +4,7 @@
  * manifest written, and the self-check run.
  */
 import type { BaseSource } from '../base/source.js';
+import type { BlobStore } from '../cas/blob-store.js';
 import type { LayoutStore } from '../cas/layout-store.js';
 import type { LayerCodec } from '../layer/codecs.js';
 import { formatPlatform } from '../codec/platform.js';
@@ -28,6 +29,26 @@ export interface PlatformResult {
   /** `cached`: the blob was reused from the layer cache, nothing was compressed. */
   layer: Descriptor & { diffId: string; uncompressedSize: number; files: number; entries: number; cached: boolean };
   base?: { name: string; digest: string };
+}
+
+/** The store with its `put` streams counted: the layer's compressed bytes as they are written, for the progress rows. */
+function countingStore(store: BlobStore, onBytes: (total: number) => void): BlobStore {
+  async function* tally(data: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+    let total = 0;
+    for await (const chunk of data) {
+      total += chunk.length;
+      onBytes(total);
+      yield chunk;
+    }
+  }
+  return {
+    label: store.label,
+    has: (d) => store.has(d),
+    open: (d) => store.open(d),
+    readBytes: (d) => store.readBytes(d),
+    putBytes: (b) => store.putBytes(b),
+    put: (data, expected) => store.put(tally(data), expected),
+  };
 }
 
 export interface PlatformCtx {
@@ -72,7 +93,8 @@ async function buildPlatform(
     applyInjections(rootfs.root, plan, image.where);
     const runtimeSpec = await applyAccounts(rootfs.root, plan, image.where);
     step('writing layer');
-    const layer = await writeLayer(rootfs.root, ctx.epoch, await ctx.codec(image), ctx.store, ctx.layers);
+    const counted = countingStore(ctx.store, (bytes) => ctx.reporter.emit({ type: 'step', image: image.spec.name, platform: p, message: 'writing layer', bytes }));
+    const layer = await writeLayer(rootfs.root, ctx.epoch, await ctx.codec(image), counted, ctx.layers);
     const runtime = runtimeConfig(runtimeSpec, base?.config.config);
     const config = imageConfig(plan.platform, runtime, layer.diffId, ctx.epoch, base);
     const configBlob = await ctx.store.putBytes(jsonBytes(config));
@@ -100,6 +122,7 @@ async function buildPlatform(
         },
       });
     }
+    ctx.reporter.emit({ type: 'done', image: image.spec.name, platform: p, message: `${layer.cached ? 'done (layer cached)' : 'done'} ${manifestBlob.digest.slice(7, 19)}` });
     return result;
   } finally {
     await rootfs.spool?.dispose();

@@ -1,24 +1,26 @@
 /**
- * A build's registry session: the pull context for registry bases (shared
- * clients, the blob cache, ociasm.lock pins), and after a successful build
- * the lock update and the push to every image's `push:` references.
+ * A build's registry side, over the transports: the registry options (TLS,
+ * credentials, the registries pushed to), the ociasm.lock pins and what the
+ * bases resolved to, and after a successful build the lock update and the
+ * push of every image to its `push:` references, through the one copy from
+ * the build's work layout. Loads no HTTP code itself (the transport context
+ * does, on first use).
  */
-import path from 'node:path';
 import type { BuildFile } from '../buildfile/types.js';
-import { openBlobCache, PullThroughStore } from '../cache/blob-cache.js';
-import type { BlobStore } from '../cas/blob-store.js';
 import type { LayoutStore } from '../cas/layout-store.js';
-import { pushImages, type PushRequest, type PushResult } from '../copy/push.js';
-import type { Reference } from '../codec/reference.js';
+import { formatReference, type Reference } from '../codec/reference.js';
+import { type CopyRequest, type CopyStats, copyImages, type ExistingIndexPolicy } from '../copy/copy.js';
+import { OciasmError } from '../errors.js';
 import type { Descriptor, Digest } from '../oci/types.js';
-import type { PullContext } from '../base/registry-source.js';
 import type { ImagePlan } from '../plan/plan.js';
 import type { Reporter } from '../report/reporter.js';
 import type { Artifact } from '../supply/artifact.js';
 import type { PushedArtifact } from '../supply/registry-referrers.js';
 import { lockPath, readLock, writeLock } from '../registry/lock.js';
 import type { NetworkLimits } from '../registry/limits.js';
-import { Registries, type RegistryOptions } from '../registry/registries.js';
+import type { RegistryOptions } from '../registry/registries.js';
+import { openDestination, type TransportContext } from '../transports/index.js';
+import { LayoutImageSource } from '../transports/oci.js';
 
 export interface RegistryCliOptions {
   insecureRegistries?: string[];
@@ -39,6 +41,8 @@ export interface RegistryCliOptions {
   debug?: (message: string) => void;
   /** The blob cache folder (an OCI layout); default `<build cache>/registry`. */
   cacheDir?: string;
+  /** A registry tag naming a wider index: refuse (default), merge into it, or replace it (docs/transports.md). */
+  existingIndex?: ExistingIndexPolicy;
 }
 
 /** What a build hands over after it succeeded: the image as built and its plan (push targets, platform tags). */
@@ -48,6 +52,19 @@ export interface BuiltImage {
   plan: ImagePlan;
 }
 
+export interface PushedRef {
+  ref: string;
+  digest: Digest;
+  platformTags: string[];
+  /** Set when --merge-index put the image into a wider published index: the digest the tag names now. */
+  merged?: Digest;
+}
+
+export interface PushResult {
+  refs: PushedRef[];
+  stats: CopyStats;
+}
+
 function platformTagsFor(img: BuiltImage): { digest: Digest; tag: string }[] {
   return img.platforms.flatMap((p, i) => {
     const tag = img.plan.platforms[i]?.pushTag;
@@ -55,71 +72,90 @@ function platformTagsFor(img: BuiltImage): { digest: Digest; tag: string }[] {
   });
 }
 
+/** The registry options of a build: the build file's insecure registries, the CLI's, and the registries pushed to. */
+export function buildRegistryOptions(
+  bf: BuildFile, plans: readonly ImagePlan[], opts: RegistryCliOptions = {}, extraPushRegistries: string[] = [],
+): Omit<RegistryOptions, 'env'> {
+  const pushRegistries = [...new Set([...(opts.push ? plans.flatMap((p) => p.push.map((r) => r.registry)) : []), ...extraPushRegistries])];
+  return {
+    pushRegistries,
+    insecureRegistries: [...(bf.insecureRegistries ?? []), ...(opts.insecureRegistries ?? [])],
+    ...(opts.caFiles ? { caFiles: opts.caFiles } : {}),
+    ...(opts.creds ? { creds: opts.creds } : {}),
+    ...(opts.maxChunkSize ? { maxChunkSize: opts.maxChunkSize } : {}),
+    ...(opts.debug ? { debug: opts.debug } : {}),
+    ...(opts.warn ? { warn: opts.warn } : {}),
+    ...(opts.limits ? { limits: opts.limits } : {}),
+  };
+}
+
 export class BuildRegistrySession {
-  readonly registries: Registries;
-  readonly pull: PullContext;
-  private readonly resolved = new Map<string, Digest>();
-  private cache?: Promise<LayoutStore>;
+  readonly resolved = new Map<string, Digest>();
 
   private constructor(
     private readonly opts: RegistryCliOptions,
     private readonly lockFile: string,
-    private readonly pins: Record<string, Digest> | undefined,
-    registryOptions: RegistryOptions,
-    cacheDir: string,
-  ) {
-    this.registries = new Registries(registryOptions);
-    this.pull = {
-      registries: this.registries,
-      cache: () => (this.cache ??= openBlobCache(cacheDir)),
-      makeStore: (cache, fetch, label) => new PullThroughStore(cache, fetch, label),
-      resolved: this.resolved,
-      ...(pins && !opts.lock ? { pins } : {}),
-    };
+    private readonly lockPins: Record<string, Digest> | undefined,
+  ) {}
+
+  /** The pins bases use: none with --lock (everything is resolved afresh). */
+  get pins(): Record<string, Digest> | undefined {
+    return this.opts.lock ? undefined : this.lockPins;
   }
 
-  static async open(
-    bf: BuildFile, plans: readonly ImagePlan[], opts: RegistryCliOptions = {}, env: NodeJS.ProcessEnv, buildCacheDir: string,
-  ): Promise<BuildRegistrySession> {
-    const pushRegistries = opts.push ? [...new Set(plans.flatMap((p) => p.push.map((r) => r.registry)))] : [];
+  static async open(bf: BuildFile, opts: RegistryCliOptions = {}): Promise<BuildRegistrySession> {
     const lockFile = lockPath(bf.dir);
-    const pins = await readLock(lockFile);
-    const registryOptions: RegistryOptions = {
-      env, pushRegistries,
-      insecureRegistries: [...(bf.insecureRegistries ?? []), ...(opts.insecureRegistries ?? [])],
-      ...(opts.caFiles ? { caFiles: opts.caFiles } : {}),
-      ...(opts.creds ? { creds: opts.creds } : {}),
-      ...(opts.maxChunkSize ? { maxChunkSize: opts.maxChunkSize } : {}),
-      ...(opts.debug ? { debug: opts.debug } : {}),
-      ...(opts.warn ? { warn: opts.warn } : {}),
-      ...(opts.limits ? { limits: opts.limits } : {}),
-    };
-    return new BuildRegistrySession(opts, lockFile, pins, registryOptions, opts.cacheDir ?? path.join(buildCacheDir, 'registry'));
+    return new BuildRegistrySession(opts, lockFile, await readLock(lockFile));
   }
 
-  /** After a successful build: rewrite the lock when asked, then push when asked. */
-  async afterBuild(images: BuiltImage[], store: BlobStore, reporter: Reporter): Promise<PushResult | undefined> {
-    if (this.opts.lock && this.resolved.size > 0) await writeLock(this.lockFile, this.resolved, this.pins);
+  /** After a successful build: rewrite the lock when asked, then push when asked, from the work layout. */
+  async afterBuild(images: BuiltImage[], work: LayoutStore, ctx: TransportContext, reporter: Reporter): Promise<PushResult | undefined> {
+    if (this.opts.lock && this.resolved.size > 0) await writeLock(this.lockFile, this.resolved, this.lockPins);
     if (!this.opts.push) return undefined;
-    const requests: PushRequest[] = [];
+    const source = new LayoutImageSource(work);
+    const requests: CopyRequest[] = [];
+    const targets: Reference[] = [];
     for (const img of images) {
-      const targets = img.plan.push;
-      if (targets.length === 0) {
+      const refs = img.plan.push;
+      if (refs.length === 0) {
         reporter.emit({ type: 'warn', message: `${img.plan.where}: --push given but the image has no push: references` });
         continue;
       }
-      requests.push({ source: store, root: img.index, targets, platformTags: platformTagsFor(img) });
+      const childTags = platformTagsFor(img);
+      const bytes = await work.readBytes(img.index.digest);
+      const from = { descriptor: { mediaType: img.index.mediaType, digest: img.index.digest, size: img.index.size }, bytes };
+      for (const ref of refs) {
+        const destination = await openDestination(`docker://${formatReference(ref)}`, ctx);
+        requests.push({ source, from, destination, childTags });
+        targets.push(ref);
+      }
     }
-    const result = await pushImages(this.registries, requests, {
+    const result = await copyImages(requests, {
       jobs: this.opts.jobs ?? 4,
+      existingIndex: this.opts.existingIndex ?? 'refuse',
       progress: (message) => reporter.emit({ type: 'step', image: 'push', message }),
     });
-    for (const r of result.refs) reporter.emit({ type: 'line', text: `pushed ${r.ref}${r.platformTags.length ? ` (+ ${r.platformTags.length} platform tags)` : ''}` });
-    return result;
+    const refs = result.images.map((img, i): PushedRef => {
+      const ref = targets[i]!;
+      const merged = img.merged?.find((m) => m.tag === ref.tag)?.digest;
+      return {
+        ref: formatReference({ ...ref, digest: img.digest }),
+        digest: img.digest,
+        platformTags: (requests[i]!.childTags ?? []).map((p) => `${ref.registry}/${ref.repository}:${p.tag}`),
+        ...(merged ? { merged } : {}),
+      };
+    });
+    for (const r of refs) {
+      const extra = r.platformTags.length ? ` (+ ${r.platformTags.length} platform tags)` : '';
+      reporter.emit({ type: 'line', text: `pushed ${r.ref}${extra}${r.merged ? `; merged into the published index, now ${r.merged}` : ''}` });
+    }
+    return { refs, stats: result.stats };
   }
 
   /** After the images: their referrers (SBOMs, provenance, signatures) to every push: reference's repository. */
-  async pushArtifacts(images: BuiltImage[], artifacts: Map<string, Artifact[]>, reporter: Reporter): Promise<PushedArtifact[]> {
+  async pushArtifacts(images: BuiltImage[], artifacts: Map<string, Artifact[]>, ctx: TransportContext, reporter: Reporter): Promise<PushedArtifact[]> {
+    if (!ctx.registries) throw new OciasmError('INTERNAL', 'pushing referrers needs a registry session');
+    const registries = await ctx.registries();
     const { pushArtifact } = await import('../supply/registry-referrers.js');
     const out: PushedArtifact[] = [];
     for (const img of images) {
@@ -128,15 +164,11 @@ export class BuildRegistrySession {
       const repos = new Map<string, Reference>();
       for (const t of img.plan.push) repos.set(`${t.registry}/${t.repository}`, t);
       for (const [label, t] of repos) {
-        const repo = this.registries.repository(t.registry, t.repository);
+        const repo = registries.repository(t.registry, t.repository);
         for (const a of list) out.push(await pushArtifact(repo, a));
         reporter.emit({ type: 'line', text: `pushed ${list.length} referrers of ${img.plan.refName} to ${label}` });
       }
     }
     return out;
-  }
-
-  async close(): Promise<void> {
-    await this.registries.close();
   }
 }

@@ -73,6 +73,84 @@ export class RegistryRepository implements BlobStore {
     for await (const chunk of res.body) yield chunk as Buffer;
   }
 
+  /** A blob's size from HEAD (Content-Length), or undefined when the repository does not have it. */
+  async blobSize(digest: Digest): Promise<number | undefined> {
+    const what = `blob ${digest} of ${this.label}`;
+    const res = await this.client.request({ method: 'HEAD', path: this.blobPath(digest), scopes: this.pull, what });
+    if (res.status !== 200 && res.status !== 404) throw await this.client.unexpected(res, { method: 'HEAD', what });
+    await res.body.dump();
+    if (res.status === 404) return undefined;
+    const n = Number(header(res, 'content-length'));
+    return Number.isSafeInteger(n) && n >= 0 ? n : undefined;
+  }
+
+  /**
+   * Bytes [offset, end) of a blob of `size` bytes (its descriptor's). From
+   * offset 0 the body must be exactly `size` long; a later offset is a Range
+   * request, and when the registry ignores Range (200) the leading bytes are
+   * skipped. Never more than end - offset bytes; the caller checks the digest.
+   */
+  async *openRange(digest: Digest, offset: number, end: number, size: number, opts: { signal?: AbortSignal } = {}): AsyncIterable<Buffer> {
+    if (end <= offset) return;
+    if (offset === 0) {
+      let pos = 0;
+      for await (const chunk of this.open(digest, { size, ...opts })) {
+        const part = chunk.length > end - pos ? chunk.subarray(0, end - pos) : chunk;
+        pos += part.length;
+        if (part.length > 0) yield part;
+        if (pos >= end) return;
+      }
+      return;
+    }
+    const what = `blob ${digest} of ${this.label}`;
+    const res = await this.client.request({
+      method: 'GET', path: this.blobPath(digest), scopes: this.pull, what, headers: { range: `bytes=${offset}-${end - 1}` },
+      limit: { bytes: size, what: 'blob' }, ...(opts.signal ? { signal: opts.signal } : {}),
+    });
+    if (res.status === 404) {
+      await res.body.dump();
+      throw new OciasmError('MANIFEST_UNKNOWN', `${this.label}: blob ${digest} is not in the repository`);
+    }
+    if (res.status !== 200 && res.status !== 206) throw await this.client.unexpected(res, { method: 'GET', what });
+    let pos = res.status === 206 ? offset : 0;
+    for await (const c of res.body) {
+      const chunk = c as Buffer;
+      const from = Math.max(0, offset - pos);
+      const to = Math.min(chunk.length, end - pos);
+      if (to > from) yield chunk.subarray(from, to);
+      pos += chunk.length;
+      if (pos >= end) return;
+    }
+  }
+
+  /** The repository's tags (GET /v2/<name>/tags/list, following Link pagination); none when the repository is unknown. */
+  async listTags(opts: { signal?: AbortSignal } = {}): Promise<string[]> {
+    const tags: string[] = [];
+    let path: string | undefined = `/v2/${this.repository}/tags/list?n=1000`;
+    for (let page = 0; path && page < 1000; page++) {
+      const what = `tags of ${this.label}`;
+      const res = await this.client.request({
+        method: 'GET', path, scopes: this.pull, what, limit: { bytes: this.client.limits.maxManifestBytes, what: 'manifest' },
+        ...(opts.signal ? { signal: opts.signal } : {}),
+      });
+      if (res.status === 404) {
+        await res.body.dump();
+        return tags;
+      }
+      if (res.status !== 200) throw await this.client.unexpected(res, { method: 'GET', what });
+      let doc: { tags?: unknown } = {};
+      try {
+        doc = JSON.parse(Buffer.from(await res.body.bytes()).toString('utf8')) as { tags?: unknown };
+      } catch (e) {
+        throw new OciasmError('REGISTRY_ERROR', `${this.label}: the tag list is not JSON`, { cause: e });
+      }
+      if (Array.isArray(doc.tags)) tags.push(...doc.tags.filter((t): t is string => typeof t === 'string'));
+      const link = header(res, 'link');
+      path = link ? /<([^>]+)>\s*;\s*rel="?next"?/.exec(link)?.[1] : undefined;
+    }
+    return tags;
+  }
+
   /** A blob read into memory (configs): at most `maxBlobInMemoryBytes`, exactly `size` when given. */
   async readBytes(digest: Digest, size?: number): Promise<Buffer> {
     const chunks: Buffer[] = [];

@@ -76,6 +76,7 @@ export async function listReferrers(repo: RegistryRepository, subject: Digest, s
   const what = `referrers of ${subject} in ${repo.label}`;
   const res = await repo.client.request({
     method: 'GET', path: `/v2/${repo.repository}/referrers/${subject}`, scopes: repo.pull, what, headers: { accept: MediaType.ImageIndex },
+    limit: { bytes: repo.client.limits.maxManifestBytes, what: 'referrers index' },
   });
   if (res.status === 200 && (header(res, 'content-type') ?? '').startsWith(MediaType.ImageIndex)) {
     const doc = JSON.parse((await res.body.bytes()).toString('utf8')) as ImageIndex;

@@ -5,12 +5,13 @@
  *   epoch, inputs' contents, platform, outputs), the outputs it produced.
  * Files are written to a temp name and renamed, so a crash leaves no half entry.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { copyFile, mkdir, readFile, rename, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { writeFileAtomic } from '../cas/atomic-file.js';
+import { sweepStale, tempName, track, untrack } from '../cas/temp-files.js';
 import { ioError } from '../errors.js';
 
 export interface OutputEntry {
@@ -51,6 +52,8 @@ async function sha256File(file: string): Promise<string> {
 export class ToolchainCache {
   private readonly blobs: string;
   private readonly entries: string;
+  /** Stale temps of killed runs are swept once per run, at the first store (cas/temp-files.ts). */
+  private swept = false;
   constructor(readonly dir: string) {
     this.blobs = path.join(dir, 'toolchain', 'blobs', 'sha256');
     this.entries = path.join(dir, 'toolchain', 'entries');
@@ -64,7 +67,12 @@ export class ToolchainCache {
   /** Copies a file into the store; returns its sha256. */
   async putFile(file: string): Promise<string> {
     await mkdir(this.blobs, { recursive: true });
-    const tmp = path.join(this.blobs, `.tmp-${randomBytes(8).toString('hex')}`);
+    if (!this.swept) {
+      this.swept = true;
+      await sweepStale(this.blobs, '.tmp-');
+    }
+    const tmp = path.join(this.blobs, tempName('.tmp-'));
+    track(tmp);
     try {
       await copyFile(file, tmp);
       const hex = await sha256File(tmp);
@@ -74,6 +82,7 @@ export class ToolchainCache {
       throw ioError('cannot store build output', file, e);
     } finally {
       await rm(tmp, { force: true });
+      untrack(tmp);
     }
   }
 

@@ -38,6 +38,7 @@ export interface Transport {
 
 const TRANSPORTS: Record<string, () => Promise<Transport>> = {
   oci: async () => (await import('./oci.js')).transport,
+  docker: async () => (await import('./docker.js')).transport,
   'oci-archive': async () => (await import('./oci-archive.js')).transport,
   'docker-archive': async () => (await import('./docker-archive.js')).transport,
   'docker-daemon': async () => (await import('./docker-daemon.js')).transport,

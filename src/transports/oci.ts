@@ -10,8 +10,10 @@
  */
 import path from 'node:path';
 import { type BlobReader, sha256 } from '../cas/blob-store.js';
+import type { LockOptions } from '../cas/layout-lock.js';
 import { LayoutStore } from '../cas/layout-store.js';
 import { OciasmError } from '../errors.js';
+import { MAX_JSON_BLOB_BYTES } from '../image/read.js';
 import { Annotation, type Descriptor, type Digest, sniffManifestMediaType } from '../oci/types.js';
 import type { DestinationOptions, Transport, TransportContext } from './index.js';
 import { findRef, parseLayoutArg, writeRefs } from './layout-ref.js';
@@ -27,6 +29,11 @@ function layoutDir(rest: string, ctx: TransportContext, what: string): { dir: st
 
 /** Reads a manifest blob and checks it against the digest that names it. */
 export async function readManifestBlob(store: LayoutStore, desc: Pick<Descriptor, 'digest' | 'mediaType'> & { size?: number }, label: string): Promise<Manifest> {
+  // Read into memory only what a manifest may be (image/read.ts): a huge file behind a manifest digest is refused unread.
+  const have = await store.size(desc.digest);
+  if (have !== undefined && have > MAX_JSON_BLOB_BYTES) {
+    throw new OciasmError('LIMIT_EXCEEDED', `${label}: manifest ${desc.digest} has ${have} bytes, more than the ${MAX_JSON_BLOB_BYTES} a manifest may have`);
+  }
   const bytes = await store.readBytes(desc.digest);
   if (sha256(bytes) !== desc.digest || (desc.size !== undefined && desc.size !== bytes.length)) {
     throw new OciasmError('DIGEST_MISMATCH', `${label}: manifest ${desc.digest} does not match its digest or size in the layout`);
@@ -47,8 +54,10 @@ export async function* capped(stream: AsyncIterable<Uint8Array>, limit: number):
 
 export class LayoutImageSource implements ImageSource {
   readonly name: string;
+  readonly baseName: string;
   constructor(readonly store: LayoutStore, private readonly ref?: string) {
     this.name = `oci:${store.dir}${ref !== undefined ? `:${ref}` : ''}`;
+    this.baseName = ref ?? path.basename(store.dir);
   }
 
   async getManifest(ref?: string): Promise<Manifest> {
@@ -89,7 +98,7 @@ export class LayoutImageDestination implements ImageDestination {
   readonly capabilities: DestinationCapabilities = { multiPlatform: true, referrers: true, tags: true };
   private readonly refs = new Map<string, Descriptor>();
 
-  constructor(readonly store: LayoutStore, readonly tag?: string) {
+  constructor(readonly store: LayoutStore, readonly tag?: string, private readonly lock: LockOptions = {}) {
     this.name = `oci:${store.dir}${tag !== undefined ? `:${tag}` : ''}`;
   }
 
@@ -115,7 +124,7 @@ export class LayoutImageDestination implements ImageDestination {
 
   async commit(): Promise<void> {
     if (this.refs.size === 0) return;
-    await writeRefs(this.store, [...this.refs].map(([refName, descriptor]) => ({ refName, descriptor })));
+    await writeRefs(this.store, [...this.refs].map(([refName, descriptor]) => ({ refName, descriptor })), this.lock);
   }
 
   async resolve(ref: string): Promise<Digest | undefined> {

@@ -15,7 +15,7 @@
  *   one line in ./index.ts.
  */
 import type { BlobRange, BlobReader } from '../cas/blob-store.js';
-import type { Descriptor, Digest } from '../oci/types.js';
+import type { Descriptor, Digest, Platform } from '../oci/types.js';
 
 export type { BlobRange, BlobReader } from '../cas/blob-store.js';
 
@@ -32,6 +32,15 @@ export interface Manifest {
 export interface ImageSource {
   /** The transport-qualified name, for messages (`oci:/abs/dir:ref`, `docker://host/repo:tag`). */
   readonly name: string;
+  /** What a build on this source records as org.opencontainers.image.base.name (a tag reference, a layout's ref); default `name`. */
+  readonly baseName?: string;
+  /**
+   * True when the blobs come over the network (a registry): a base copies
+   * what it needs into the verified blob cache first and reads it from there
+   * (src/base/transport-source.ts). Otherwise (a layout, an archive) a base
+   * reads the blobs in place.
+   */
+  readonly remote?: boolean;
   /**
    * Set by a source whose image has no platform of its own (a `rootfs:`
    * tarball; its config says `unknown/unknown`): a build takes it as the base
@@ -47,6 +56,8 @@ export interface ImageSource {
   getManifest(ref?: string, opts?: Opts): Promise<Manifest>;
   /** The tags the source can name, where it can list them. */
   listTags?(opts?: Opts): Promise<string[]>;
+  /** Where the source's blobs are, for a destination to mount them from (a registry repository); copy() seeds BlobLocations with it. */
+  blobLocation?(): BlobLocation | undefined;
   /** A blob's size when the source has it, else undefined; reads nothing. */
   statBlob(digest: Digest, opts?: Opts): Promise<number | undefined>;
   /**
@@ -104,6 +115,12 @@ export interface ImageDestination {
   readonly lane?: string;
   /** The tag the destination was opened with (`oci:DIR:REF`, `docker://HOST/REPO:TAG`); copy() writes it for the root. */
   readonly tag?: string;
+  /** The digest the destination was opened with (`docker://HOST/REPO@DIGEST`); copy() refuses a root with another. */
+  readonly digest?: Digest;
+  /** Before the copy: the manifest a tag names now, or undefined (copy() checks a narrowed index against it). */
+  getTag?(tag: string, opts?: Opts): Promise<Manifest | undefined>;
+  /** A single-platform destination's platform when it was opened with one (DestinationOptions.platform); copy() takes it from an index unless platforms are named. */
+  readonly platform?: Platform;
   /** Whether the destination already holds the blob (a registry HEADs, a layout stats). */
   hasBlob(desc: Descriptor, opts?: Opts): Promise<boolean>;
   /**

@@ -91,7 +91,8 @@ describe('concurrent builds into one layout', () => {
 async function interrupted(signal: 'SIGTERM' | 'SIGINT'): Promise<{ code: number | null; stderr: string; tmpLeft: string[]; out: string }> {
   const name = `sig${signal.toLowerCase()}`;
   const marker = j(`${name}.started`);
-  const nap = signal === 'SIGTERM' ? '7321' : '7322'; // a duration no other test sleeps, to find its process
+  // A duration no other process sleeps (other runs of this suite included), to find this one afterwards.
+  const nap = `${7000 + Math.floor(Math.random() * 2000)}.${process.pid}`;
   const file = buildFile(name, `    test: [sh, -c, "touch ${marker}; sleep ${nap}"]\n`);
   const out = j(`${name}-out`);
   const { dir, env } = privateTmp(name);

@@ -44,7 +44,7 @@ async function buildFails(name: string, baseSpec: string, code: string, ...menti
   expect(r.code, r.stderr).toBe(1);
   expect(r.stderr).toContain(`error[${code}]`);
   for (const m of mention) expect(r.stderr).toContain(m);
-  expect(r.stderr + r.stdout).not.toContain(SECRET);
+  expect(r.stderr + r.stdout).not.toContain('TOPSECRET');
   // Nothing half-written: the output layout holds no ref and no temp file.
   expect(readLayoutIndex(out).manifests).toEqual([]);
   expect(readdirSync(path.join(out, 'blobs', 'sha256')).filter((f) => f.startsWith('.tmp'))).toEqual([]);
@@ -147,7 +147,8 @@ describe('files that are parsed never have their content quoted', () => {
     const cfgDir = j('docker-cfg');
     mkdirSync(cfgDir);
     const auth = Buffer.from(`${TEST_USER}:${TEST_PASSWORD}`).toString('base64');
-    writeFileSync(path.join(cfgDir, 'config.json'), `{"auths":{"${authReg.host}":{"auth":"${auth.slice(0, 12)}`);
+    // An unquoted auth value: V8's own message would quote the start of it (the password's first characters).
+    writeFileSync(path.join(cfgDir, 'config.json'), `{"auths":{"${authReg.host}":{"auth":${auth}}}}`);
     const r = await ociasm(['push', `${b.dir}:v1`, `${authReg.host}/app:1`, '--insecure-registry', authReg.host], {
       env: { ...process.env, DOCKER_CONFIG: cfgDir, HOME: j('nohome'), XDG_CONFIG_HOME: j('nohome'), XDG_RUNTIME_DIR: j('nohome') },
     });
@@ -168,7 +169,7 @@ describe('push verifies a layout before sending', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('error[LAYOUT_INVALID]');
     expect(r.stderr).toContain('symlink');
-    expect(r.stderr).not.toContain(SECRET);
+    expect(r.stderr).not.toContain('TOPSECRET');
     expect(await head(reg.host, 'leak', sha(`${SECRET}\n`))).toBe(404);
     expect(await head(reg.host, 'leak', b.manifest.layers[0].digest)).toBe(404);
   });

@@ -169,6 +169,18 @@ describe('supply chain in a registry without the referrers API (fallback tag)', 
   });
 });
 
+describe('ociasm push', () => {
+  it("carries the layout's referrers along with the image", async () => {
+    const r = await ociasm(['push', `${j('oci')}:app:1.0`, `${reg.host}/supply/pushed:1.0`, '--json'], { env });
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout).referrers).toHaveLength(out.attached.length);
+    const p = out.images[0].platforms[0];
+    const index = await rawJson(`${reg.host}/supply/pushed:${tagOf(p.manifest.digest)}`);
+    expect(index.manifests.map((m: any) => m.artifactType).sort()).toEqual(['application/spdx+json', 'application/vnd.dev.cosign.artifact.sig.v1+json']);
+    expect(await cosignVerify(reg.host, 'supply/pushed', '1.0', pub)).toMatchObject({ ok: true });
+  });
+});
+
 describe('supply chain in a registry with the referrers API', () => {
   it('answers OCI-Subject, so no fallback tag is written, and lists the referrers through the API', async () => {
     const img = out.images[0];

@@ -1,2 +1,0 @@
-/** Writing refs into a layout's index.json (transports/layout-ref.ts). */
-export { writeRefs } from '../transports/layout-ref.js';
