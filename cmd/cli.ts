@@ -229,6 +229,7 @@ addRegistryOptions(
     .option('--merge-index', 'when the destination tag names an index with more platforms, merge into it')
     .option('--replace-index', 'when the destination tag names an index with more platforms, replace it anyway')
     .option('-j, --jobs <n>', 'parallel blob copies (1 to 64)', wholeNumber(1, 64), 4)
+    .option('--referrers', 'also copy the OCI 1.1 referrers: SBOMs, provenance, signatures (docs/supply-chain.md)')
     .option('--json', 'print the result as JSON'),
 ).action(async (src: string, dest: string, opts) =>
   run(opts.json, async () => {
@@ -239,6 +240,7 @@ addRegistryOptions(
       const r = await copyCommand(src, dest, {
         ...registryCliOptions(opts, reporter), env: process.env, cwd: process.cwd(), reporter,
         all: !!opts.all, platforms: opts.platform, hostPlatform: hostPlatform(process.arch), existingIndex: indexPolicy(opts),
+        referrers: !!opts.referrers,
       });
       for (const img of r.images) reporter.emit({ type: 'line', text: `copied ${r.source} → ${img.destination} ${img.digest}` });
       reporter.result(r);

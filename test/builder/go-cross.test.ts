@@ -43,7 +43,7 @@ beforeAll(async () => {
   const r = await ociasm(['build', '-f', path.join(repo, 'ociasm.yaml'), '-o', layout, '--extract', bin], { env });
   expect(r.code, r.stderr + r.stdout).toBe(0);
   firstOut = r.stderr;
-});
+}, 900_000); // a fresh clone's empty Go build cache: five cross-compiles of the standard library on 2 cores
 afterAll(() => tmp.cleanup());
 
 describe('Go cross-compile with the user toolchain', () => {

@@ -26,15 +26,24 @@ function installed(pkg) {
   return r.status === 0 && r.stdout.includes('install ok installed');
 }
 
+// apt-get waits up to LOCK_WAIT seconds for a dpkg lock another apt-get or dpkg holds,
+// then fails with one clear line, not a stack trace.
+const LOCK_WAIT = 600;
+const LOCK_OPTS = ['-o', `DPkg::Lock::Timeout=${LOCK_WAIT}`];
+
 function apt(args) {
-  execFileSync('apt-get', args, { stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+  const r = spawnSync('apt-get', [...LOCK_OPTS, ...args], { stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+  if (r.status !== 0) {
+    console.error(`test-deps: \`apt-get ${args.join(' ')}\` failed (exit ${r.status ?? r.signal}); if another apt-get or dpkg held the lock for more than ${LOCK_WAIT} s, wait for it and run npm test again`);
+    process.exit(1);
+  }
 }
 
 let updated = false;
 // A partial failure of `apt-get update` (a mirror mid-sync for one list) still
 // leaves usable lists; the install or download that follows says if not.
 function aptUpdate() {
-  if (!updated) spawnSync('apt-get', ['update', '-qq'], { stdio: ['ignore', 'inherit', 'inherit'] });
+  if (!updated) spawnSync('apt-get', [...LOCK_OPTS, 'update', '-qq'], { stdio: ['ignore', 'inherit', 'inherit'] });
   updated = true;
 }
 
@@ -65,7 +74,11 @@ if (needBusybox.length > 0) {
   aptUpdate();
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'ociasm-debs-'));
   try {
-    execFileSync('apt-get', ['download', ...needBusybox.map(([arch]) => `busybox-static:${arch}`)], { cwd: tmp, stdio: 'inherit' });
+    const dl = spawnSync('apt-get', [...LOCK_OPTS, 'download', ...needBusybox.map(([arch]) => `busybox-static:${arch}`)], { cwd: tmp, stdio: 'inherit' });
+    if (dl.status !== 0) {
+      console.error(`test-deps: \`apt-get download busybox-static:…\` failed (exit ${dl.status ?? dl.signal}); check the Debian mirror and run npm test again`);
+      process.exit(1);
+    }
     for (const [arch, dir] of needBusybox) {
       const deb = readdirSync(tmp).find((f) => f.endsWith(`_${arch}.deb`));
       if (!deb) throw new Error(`busybox-static:${arch} was not downloaded`);
