@@ -31,8 +31,12 @@ export interface PlatformResult {
   base?: { name: string; digest: string };
 }
 
-/** The store with its `put` streams counted: the layer's compressed bytes as they are written, for the progress rows. */
-function countingStore(store: BlobStore, onBytes: (total: number) => void): BlobStore {
+/**
+ * The store with its `put` streams counted: the layer's compressed bytes as
+ * they are written, for the progress rows. A Proxy, so it is still the same
+ * kind of store (`instanceof LayoutStore` holds for the layer cache's checks).
+ */
+function countingStore<S extends BlobStore>(store: S, onBytes: (total: number) => void): S {
   async function* tally(data: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
     let total = 0;
     for await (const chunk of data) {
@@ -41,14 +45,13 @@ function countingStore(store: BlobStore, onBytes: (total: number) => void): Blob
       yield chunk;
     }
   }
-  return {
-    label: store.label,
-    has: (d) => store.has(d),
-    open: (d) => store.open(d),
-    readBytes: (d) => store.readBytes(d),
-    putBytes: (b) => store.putBytes(b),
-    put: (data, expected) => store.put(tally(data), expected),
-  };
+  return new Proxy(store, {
+    get(target, key) {
+      if (key === 'put') return (data: AsyncIterable<Uint8Array>, expected?: Parameters<BlobStore['put']>[1]) => target.put(tally(data), expected);
+      const v: unknown = Reflect.get(target, key, target);
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
 }
 
 export interface PlatformCtx {

@@ -93,7 +93,7 @@ async function interrupted(signal: 'SIGTERM' | 'SIGINT'): Promise<{ code: number
   const marker = j(`${name}.started`);
   // A duration no other process sleeps (other runs of this suite included), to find this one afterwards.
   const nap = `${7000 + Math.floor(Math.random() * 2000)}.${process.pid}`;
-  const file = buildFile(name, `    test: [sh, -c, "touch ${marker}; sleep ${nap}"]\n`);
+  const file = buildFile(name, `    test: [sh, -c, "touch ${marker}; sleep ${nap}", "{{rootfs}}"]\n`);
   const out = j(`${name}-out`);
   const { dir, env } = privateTmp(name);
   const child = spawn(process.execPath, [CLI, 'build', '-f', file, '-o', out], { env, stdio: ['ignore', 'ignore', 'pipe'] });
@@ -155,7 +155,7 @@ describe('stale temp files of a killed run', () => {
       } else writeFileSync(p, 'x');
     }
     for (const p of [...stale, ...kept.slice(0, 1), ...kept.slice(2)]) age(p, 2 * 3600);
-    const r = await ociasm(['build', '-f', buildFile('sweep2', '    test: ["true"]\n'), '-o', out], { env });
+    const r = await ociasm(['build', '-f', buildFile('sweep2', '    test: ["true", "{{rootfs}}"]\n'), '-o', out], { env });
     expect(r.code, r.stderr).toBe(0);
     for (const p of stale) expect(existsSync(p), p).toBe(false);
     for (const p of kept) expect(existsSync(p), p).toBe(true);
