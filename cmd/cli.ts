@@ -151,6 +151,7 @@ addRegistryOptions(program.commands.find((c) => c.name() === 'build')!)
           compressionLevel: opts.compressionLevel, compression: opts.compression, env: process.env, reporter,
           buildArgs: opts.buildArg, extractDir: opts.extract, noCache: opts.cache === false, layerCache: opts.layerCache !== false, skipTests: !!opts.skipTests,
           registry: registryCliOptions(opts, reporter),
+          supply: { sbom: !!opts.sbom, provenance: !!opts.provenance, ...(opts.sign ? { signKey: opts.sign } : {}), tool: { name: 'ociasm', version } },
           ...(opts.lockTimeout !== undefined ? { lockTimeoutMs: opts.lockTimeout * 1000 } : {}),
           limits: {
             ...(opts.maxLayerSize !== undefined ? { maxLayerBytes: opts.maxLayerSize } : {}),
@@ -228,6 +229,7 @@ addRegistryOptions(
     .option('--merge-index', 'when the destination tag names an index with more platforms, merge into it')
     .option('--replace-index', 'when the destination tag names an index with more platforms, replace it anyway')
     .option('-j, --jobs <n>', 'parallel blob copies (1 to 64)', wholeNumber(1, 64), 4)
+    .option('--referrers', 'also copy the OCI 1.1 referrers: SBOMs, provenance, signatures (docs/supply-chain.md)')
     .option('--json', 'print the result as JSON'),
 ).action(async (src: string, dest: string, opts) =>
   run(opts.json, async () => {
@@ -238,6 +240,7 @@ addRegistryOptions(
       const r = await copyCommand(src, dest, {
         ...registryCliOptions(opts, reporter), env: process.env, cwd: process.cwd(), reporter,
         all: !!opts.all, platforms: opts.platform, hostPlatform: hostPlatform(process.arch), existingIndex: indexPolicy(opts),
+        referrers: !!opts.referrers,
       });
       for (const img of r.images) reporter.emit({ type: 'line', text: `copied ${r.source} → ${img.destination} ${img.digest}` });
       reporter.result(r);
@@ -392,5 +395,42 @@ program
       reporter.close();
     }),
   );
+
+// `ociasm index create|append DEST SRC…` (src/commands/index.ts).
+const indexCommand = program.command('index').description('make one image index from per-platform images in registries or layouts');
+for (const verb of ['create', 'append'] as const) {
+  addRegistryOptions(
+    indexCommand
+      .command(verb)
+      .description(verb === 'create'
+        ? 'write to DEST one index of the SRC images (each a manifest, its platform from its config, or an index)'
+        : "add the SRC images to DEST's index, replacing the entries of their platforms")
+      .argument('<dest>', 'where the index goes: HOST/REPO:TAG, docker://…, oci:DIR:REF')
+      .argument('<src...>', 'per-platform images or indexes: HOST/REPO@sha256:…, docker://…, oci:DIR:REF')
+      .option('-j, --jobs <n>', 'parallel blob copies', (v) => Number(v), 4)
+      .option('--json', 'print the result as JSON'),
+  ).action(async (dest: string, srcs: string[], opts) =>
+    run(opts.json, async () => {
+      const reporter = reporterFor(opts);
+      try {
+        const { indexContext, indexImages } = await import('../src/commands/index.js');
+        const ctx = indexContext(dest, process.cwd(), process.env, registryCliOptions(opts, reporter));
+        try {
+          const r = await indexImages(dest, srcs, ctx, {
+            append: verb === 'append', jobs: opts.jobs,
+            progress: (message) => reporter.emit({ type: 'step', image: 'index', message }),
+          });
+          for (const p of r.platforms) reporter.emit({ type: 'line', text: `  ${p.platform} ${p.digest}` });
+          reporter.emit({ type: 'line', text: `${r.destination} ${r.digest} (${r.platforms.length} images)` });
+          reporter.result(r);
+        } finally {
+          await ctx.close();
+        }
+      } finally {
+        reporter.close();
+      }
+    }),
+  );
+}
 
 await program.parseAsync(process.argv);

@@ -32,7 +32,6 @@ export interface LayerApplyStats {
 
 interface Pending {
   header: TarHeader;
-  comps: string[];
   node?: Node; // undefined for hardlinks, resolved in order when applied
 }
 
@@ -88,15 +87,16 @@ export async function applyLayer(root: DirNode, entries: AsyncIterable<TarEntry>
       (w.opaque ? opaque : whiteouts).push(w.comps);
       continue;
     }
-    pending.push({ header, comps, node: await toNode(header, body, spool) });
+    // The components are split again when placed: keeping every entry's array until then costs O(depth²) memory on a deep tree.
+    pending.push({ header, node: await toNode(header, body, spool) });
   }
   for (const dir of opaque) {
     const node = lookup(root, dir.join('/'));
     if (node?.kind === 'directory') node.children.clear();
   }
   for (const w of whiteouts) removeNode(root, w.join('/'));
-  for (const { header, comps, node } of pending) {
-    place(root, comps, node ?? linkedNode(root, header, label), label, header.path);
+  for (const { header, node } of pending) {
+    place(root, splitPath(header.path), node ?? linkedNode(root, header, label), label, header.path);
   }
   return { entries: pending.length, whiteouts: whiteouts.length + opaque.length, skipped };
 }

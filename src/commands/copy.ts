@@ -30,6 +30,8 @@ export interface CopyCommandOptions extends RegistryCliOptions {
   /** The platform a single-platform destination gets when none is named. */
   hostPlatform?: Platform;
   existingIndex?: ExistingIndexPolicy;
+  /** `--referrers`: also copy the image's OCI 1.1 referrers (SBOMs, provenance, signatures; docs/supply-chain.md). */
+  referrers?: boolean;
   signal?: AbortSignal;
 }
 
@@ -37,6 +39,8 @@ export interface CopyCommandResult {
   source: string;
   images: CopiedImage[];
   stats: CopyStats;
+  /** With `referrers`: the digests of the referrers copied. */
+  referrers?: string[];
 }
 
 /** The registries a name pushes to, for credentials that apply to push registries only. */
@@ -76,6 +80,13 @@ export async function copyCommand(src: string, dst: string, opts: CopyCommandOpt
           }
           for (const m of img.merged ?? []) opts.reporter.emit({ type: 'line', text: `merged into ${destination.name}: ${m.tag} is now ${m.digest}` });
         }
+        if (opts.referrers) {
+          const { carryReferrers } = await import('./copy-referrers.js');
+          const referrers: string[] = [];
+          for (const img of result.images) referrers.push(...await carryReferrers(source, destination, img.digest));
+          if (referrers.length > 0) opts.reporter.emit({ type: 'line', text: `copied ${referrers.length} referrers` });
+          return { source: source.name, ...result, referrers };
+        }
         return { source: source.name, ...result };
       } finally {
         await destination.close();
@@ -91,13 +102,16 @@ export async function copyCommand(src: string, dst: string, opts: CopyCommandOpt
 export interface PushResult {
   refs: { ref: string; digest: string; platformTags: string[] }[];
   stats: CopyStats;
+  /** The layout's referrers of the image, pushed with it. */
+  referrers?: string[];
 }
 
 /** `ociasm push DIR[:REF] DEST_REF`: copy from `oci:DIR[:REF]` to `docker://DEST_REF`. */
 export async function pushLayout(layoutArg: string, dest: string, opts: CopyCommandOptions): Promise<PushResult> {
   const target = parseReference(dest);
-  const r = await copyCommand(`oci:${layoutArg}`, `docker://${dest}`, opts);
+  // A push takes the image's referrers along (docs/supply-chain.md), as build --push does.
+  const r = await copyCommand(`oci:${layoutArg}`, `docker://${dest}`, { ...opts, referrers: true });
   const refs = r.images.map((img) => ({ ref: formatReference({ ...target, digest: img.digest }), digest: img.digest, platformTags: [] }));
   for (const ref of refs) opts.reporter.emit({ type: 'line', text: `pushed ${ref.ref}` });
-  return { refs, stats: r.stats };
+  return { refs, stats: r.stats, ...(r.referrers?.length ? { referrers: r.referrers } : {}) };
 }

@@ -163,7 +163,9 @@ export async function copyImages(requests: CopyRequest[], opts: CopyOptions = {}
   for (const req of requests) {
     const picked = typeof req.from === 'object' ? req.from : await req.source.getManifest(req.from, opts);
     const dst = req.destination;
-    const root = await selectPlatforms(req.source, picked, opts.platforms, !dst.capabilities.multiPlatform, opts);
+    const single = !dst.capabilities.multiPlatform;
+    const platforms = opts.platforms ?? (single && dst.platform ? [dst.platform] : undefined);
+    const root = await selectPlatforms(req.source, picked, platforms, single, opts);
     if (dst.digest !== undefined && dst.digest !== root.descriptor.digest) {
       throw new OciasmError('PUSH_VERIFY', `${dst.name}: the image's digest is ${root.descriptor.digest}, not the digest in the reference`);
     }

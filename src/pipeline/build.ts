@@ -45,8 +45,10 @@ import type { PushedArtifact } from '../supply/registry-referrers.js';
 
 export interface BuildOptions {
   buildFile: BuildFile;
-  /** `-o`: TRANSPORT:… (docs/transports.md), a bare value is a layout directory. */
-  output: string;
+  /** `-o`: TRANSPORT:… (docs/transports.md), a bare value is a layout directory; default `oci` (the layout ./oci). */
+  output?: string;
+  /** A layout directory to write, taken as is (no `:REF` parsing); the library's older spelling of `output: 'oci:DIR'`. */
+  outDir?: string;
   /** Relative `-o` paths are resolved against this folder (default: the process's). */
   cwd?: string;
   /** The platform a single-platform destination gets when neither --platform nor the image decides. */
@@ -171,8 +173,9 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
   const key = await attest?.loadBuildKey(supply, opts.env); // a wrong password fails before anything is built
   const baseOf = (img: ImagePlan) => (img.inBuildBase !== undefined ? `${IN_BUILD_PREFIX}${img.inBuildBase}` : img.spec.base);
   const cacheRoot = opts.cacheDir ?? defaultCacheDir(opts.env);
-  const outputName = daemonOutput(opts.output, plans);
-  const out = splitImageName(outputName, 'oci');
+  if (opts.output !== undefined && opts.outDir !== undefined) throw new OciasmError('REFERENCE_INVALID', 'build: give output or outDir, not both');
+  const outputName = opts.outDir !== undefined ? { layout: opts.outDir } : daemonOutput(opts.output ?? 'oci', plans);
+  const out = typeof outputName === 'string' ? splitImageName(outputName, 'oci') : { transport: 'oci', rest: '' };
   const outRegistry = out.transport === 'docker' ? [parseReference(out.rest).registry] : [];
   // Registry clients (undici, TLS) are made on first use only: a build with local images only never loads them.
   const transports = commandContext(opts.cwd ?? process.cwd(), opts.env, buildRegistryOptions(bf, plans, opts.registry, outRegistry));

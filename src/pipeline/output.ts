@@ -30,20 +30,20 @@ export interface BuildOutput {
 }
 
 export async function openBuildOutput(
-  output: string, ctx: TransportContext, cacheDir: string, imageCount: number, opts: { platform?: string; lock?: LockOptions } = {},
+  output: string | { layout: string }, ctx: TransportContext, cacheDir: string, imageCount: number, opts: { platform?: string; lock?: LockOptions } = {},
 ): Promise<BuildOutput> {
   const platform = opts.platform;
-  const { transport, rest } = splitImageName(output, 'oci');
+  const { transport, rest } = typeof output === 'string' ? splitImageName(output, 'oci') : { transport: 'oci', rest: '' };
   let work: LayoutStore;
   let destination: ImageDestination;
   let temp: string | undefined;
   if (transport === 'oci') {
-    const { dir, ref } = parseLayoutArg(rest);
-    if (dir === '') throw new OciasmError('REFERENCE_INVALID', `-o "${output}" names no layout directory (oci:DIR[:REF])`);
+    const { dir, ref } = typeof output === 'string' ? parseLayoutArg(rest) : { dir: output.layout, ref: undefined };
+    if (dir === '') throw new OciasmError('REFERENCE_INVALID', `-o "${typeof output === 'string' ? output : output.layout}" names no layout directory (oci:DIR[:REF])`);
     work = await LayoutStore.open(path.resolve(ctx.cwd, dir), true, opts.lock ?? {});
     destination = new LayoutImageDestination(work, ref !== undefined && ref !== '' ? ref : undefined, opts.lock ?? {});
   } else {
-    destination = await openDestination(output, ctx, { fallback: 'oci', ...(platform ? { platform } : {}) });
+    destination = await openDestination(output as string, ctx, { fallback: 'oci', ...(platform ? { platform } : {}) });
     try {
       await mkdir(cacheDir, { recursive: true });
       temp = await mkdtemp(path.join(cacheDir, 'work-'));

@@ -26,9 +26,10 @@ import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { HashingTap, sha256 } from '../cas/blob-store.js';
 import { bounded, type Compression, decompress, sniffCompression } from '../codec/decompress.js';
+import { parsePlatform } from '../codec/platform.js';
 import { parseReference } from '../codec/reference.js';
 import { ioError, isOciasmError, OciasmError } from '../errors.js';
-import { type Descriptor, type Digest, type ImageConfig, type ImageManifest, isIndexMediaType, MediaType } from '../oci/types.js';
+import { type Descriptor, type Digest, type ImageConfig, type ImageManifest, isIndexMediaType, MediaType, type Platform } from '../oci/types.js';
 import type { DestinationOptions, Transport, TransportContext } from './index.js';
 import { type ArchiveEntry, TarFile } from './tar-file.js';
 import { type ArchiveMember, parseArchiveArg, writeArchiveFile } from './tar-write.js';
@@ -89,13 +90,19 @@ interface SourceImage {
 
 export class DockerArchiveSource implements ImageSource {
   readonly name: string;
+  /** What a build on it records as its base name: the tag it was opened with, else the only image's first tag, else the file's name. */
+  readonly baseName: string;
+  /** Its blobs are on this machine: a base reads them in place. */
+  readonly local = true;
   private readonly images = new Map<number, Promise<SourceImage>>();
 
-  private constructor(private readonly tar: TarFile, readonly items: readonly DockerArchiveItem[], private readonly ref: string | undefined, name?: string) {
+  private constructor(private readonly tar: TarFile, readonly items: readonly DockerArchiveItem[], private readonly ref: string | undefined, name?: string, baseName?: string) {
     this.name = name ?? `docker-archive:${tar.file}${ref !== undefined ? `:${ref}` : ''}`;
+    const only = items.length === 1 ? items[0]!.RepoTags?.[0] : undefined;
+    this.baseName = baseName ?? (ref !== undefined && !ref.startsWith('@') ? repoTag(ref, this.name) : only ?? path.basename(tar.file));
   }
 
-  static async open(file: string, ref: string | undefined, ctx: TransportContext, opts: Opts & { name?: string } = {}): Promise<DockerArchiveSource> {
+  static async open(file: string, ref: string | undefined, ctx: TransportContext, opts: Opts & { name?: string; baseName?: string } = {}): Promise<DockerArchiveSource> {
     const tar = await TarFile.open(file, { ...(ctx.tmpDir ? { tmpDir: ctx.tmpDir } : {}), ...opts });
     try {
       const entry = tar.find('manifest.json');
@@ -107,7 +114,7 @@ export class DockerArchiveSource implements ImageSource {
       if (!Array.isArray(items) || items.some((i) => typeof i?.Config !== 'string' || !Array.isArray(i.Layers) || i.Layers.some((l) => typeof l !== 'string'))) {
         throw new OciasmError('ARCHIVE_INVALID', `${file}: manifest.json is not a list of {Config, RepoTags, Layers}`);
       }
-      return new DockerArchiveSource(tar, items, ref, opts.name);
+      return new DockerArchiveSource(tar, items, ref, opts.name, opts.baseName);
     } catch (e) {
       await tar.close();
       throw e;
@@ -389,16 +396,17 @@ export class DockerArchiveDestination implements ImageDestination {
   private readonly writer: DockerArchiveWriter;
   private committed = false;
 
-  private constructor(private readonly file: string, tempDir: string, readonly tag?: string) {
+  private constructor(private readonly file: string, tempDir: string, readonly tag?: string, readonly platform?: Platform) {
     this.name = `docker-archive:${file}${tag !== undefined ? `:${tag}` : ''}`;
     this.writer = new DockerArchiveWriter(this.name, tempDir);
   }
 
-  static async open(file: string, tag: string | undefined, ctx: TransportContext): Promise<DockerArchiveDestination> {
+  static async open(file: string, tag: string | undefined, ctx: TransportContext, opts: DestinationOptions = {}): Promise<DockerArchiveDestination> {
+    const platform = opts.platform !== undefined ? parsePlatform(opts.platform) : undefined;
     if (tag !== undefined) repoTag(tag, `docker-archive:${file}:${tag}`);
     const st = await stat(file).catch(() => undefined);
     if (st?.isDirectory()) throw new OciasmError('REFERENCE_INVALID', `docker-archive:${file}: ${file} is a directory; a docker archive is a file`);
-    return new DockerArchiveDestination(file, await DockerArchiveWriter.tempFolder(file, ctx, 'docker-archive'), tag);
+    return new DockerArchiveDestination(file, await DockerArchiveWriter.tempFolder(file, ctx, 'docker-archive'), tag, platform);
   }
 
   async hasBlob(desc: Descriptor): Promise<boolean> {
@@ -452,8 +460,8 @@ export const transport: Transport = {
     const { file, ref } = parseArchiveArg('docker-archive', rest, ctx.cwd);
     return DockerArchiveSource.open(file, ref, ctx, opts);
   },
-  async openDestination(rest, ctx, _opts?: DestinationOptions) {
+  async openDestination(rest, ctx, opts?: DestinationOptions) {
     const { file, ref } = parseArchiveArg('docker-archive', rest, ctx.cwd);
-    return DockerArchiveDestination.open(file, ref, ctx);
+    return DockerArchiveDestination.open(file, ref, ctx, opts);
   },
 };

@@ -20,8 +20,9 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Agent, type Dispatcher, request } from 'undici';
+import { parsePlatform } from '../codec/platform.js';
 import { isOciasmError, OciasmError } from '../errors.js';
-import type { Descriptor, Digest } from '../oci/types.js';
+import type { Descriptor, Digest, Platform } from '../oci/types.js';
 import { DockerArchiveSource, DockerArchiveWriter, repoTag } from './docker-archive.js';
 import type { DestinationOptions, Transport, TransportContext } from './index.js';
 import { archiveStream } from './tar-write.js';
@@ -123,12 +124,14 @@ export class DaemonDestination implements ImageDestination {
   readonly name: string;
   readonly capabilities: DestinationCapabilities = { multiPlatform: false, referrers: false, tags: true };
   private committed = false;
+  private closed = false;
 
-  private constructor(private readonly client: DaemonClient, private readonly writer: DockerArchiveWriter, readonly tag: string) {
+  private constructor(private readonly client: DaemonClient, private readonly writer: DockerArchiveWriter, readonly tag: string, readonly platform?: Platform) {
     this.name = `docker-daemon:${tag}`;
   }
 
-  static async open(rest: string, ctx: TransportContext): Promise<DaemonDestination> {
+  static async open(rest: string, ctx: TransportContext, opts: DestinationOptions = {}): Promise<DaemonDestination> {
+    const platform = opts.platform !== undefined ? parsePlatform(opts.platform) : undefined;
     if (rest === '') throw new OciasmError('REFERENCE_INVALID', 'docker-daemon: needs an image name (docker-daemon:NAME[:TAG])');
     const tag = repoTag(rest, `docker-daemon:${rest}`);
     const client = new DaemonClient(daemonSocket(ctx.env));
@@ -141,7 +144,7 @@ export class DaemonDestination implements ImageDestination {
       throw e;
     }
     const temp = await DockerArchiveWriter.tempFolder(path.join(tempBase(ctx), 'docker-daemon'), { ...ctx, tmpDir: tempBase(ctx) }, 'docker-daemon');
-    return new DaemonDestination(client, new DockerArchiveWriter(`docker-daemon:${tag}`, temp), tag);
+    return new DaemonDestination(client, new DockerArchiveWriter(`docker-daemon:${tag}`, temp), tag, platform);
   }
 
   async hasBlob(desc: Descriptor): Promise<boolean> {
@@ -188,6 +191,8 @@ export class DaemonDestination implements ImageDestination {
   }
 
   async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
     await this.writer.close();
     await this.client.close();
   }
@@ -206,7 +211,7 @@ async function openDaemonSource(rest: string, ctx: TransportContext, opts: Opts 
       throw new OciasmError(res.statusCode === 404 ? 'REF_NOT_FOUND' : 'DAEMON_ERROR', `docker-daemon:${rest}: the daemon at unix://${client.socket} answered HTTP ${res.statusCode}: ${why}`);
     }
     await pipeline(res.body, createWriteStream(file, { flags: 'wx', mode: 0o600 }), ...(opts.signal ? [{ signal: opts.signal }] : []));
-    const src = await DockerArchiveSource.open(file, undefined, ctx, { ...opts, name: `docker-daemon:${rest}` });
+    const src = await DockerArchiveSource.open(file, undefined, ctx, { ...opts, name: `docker-daemon:${rest}`, baseName: name });
     const close = src.close.bind(src);
     src.close = async () => {
       await close();
@@ -225,7 +230,7 @@ export const transport: Transport = {
   name: 'docker-daemon',
   syntax: 'docker-daemon:NAME[:TAG]',
   openSource: (rest, ctx, opts) => openDaemonSource(rest, ctx, opts),
-  async openDestination(rest, ctx, _opts?: DestinationOptions) {
-    return DaemonDestination.open(rest, ctx);
+  async openDestination(rest, ctx, opts?: DestinationOptions) {
+    return DaemonDestination.open(rest, ctx, opts);
   },
 };

@@ -32,8 +32,13 @@ function blobName(digest: Digest): string {
 
 export class OciArchiveSource implements ImageSource {
   readonly name: string;
+  /** What a build on it records as its base name: the ref, else the file's name (as for oci:). */
+  readonly baseName: string;
+  /** Its blobs are on this machine: a base reads them in place. */
+  readonly local = true;
   private constructor(private readonly tar: TarFile, private readonly index: ImageIndex, private readonly ref?: string) {
     this.name = `oci-archive:${tar.file}${ref !== undefined ? `:${ref}` : ''}`;
+    this.baseName = ref ?? path.basename(tar.file);
   }
 
   static async open(file: string, ref: string | undefined, ctx: TransportContext, opts: Opts = {}): Promise<OciArchiveSource> {

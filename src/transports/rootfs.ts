@@ -116,6 +116,8 @@ async function scan(file: string, shown: string, opts: Opts): Promise<Scan> {
 export class RootfsImageSource implements ImageSource {
   readonly name: string;
   readonly platformless: { baseName: string };
+  /** A local file, read in place (no pull cache). */
+  readonly local = true;
   readonly layer: Descriptor;
   private readonly config: Buffer;
   private readonly configDesc: Descriptor;

@@ -5,7 +5,7 @@
  * - A gzip- or zstd-compressed archive (`docker save | gzip`) is first
  *   decompressed into a temp file (the context's tmpDir, else beside the
  *   archive), removed by close(); it is bounded as base layers are
- *   (codec/decompress.ts: LIMIT_EXCEEDED past 64 GiB or a 200:1 ratio).
+ *   (codec/decompress.ts: LIMIT_EXCEEDED past 64 GiB or a 1000:1 ratio).
  * - Paths are normalized as the decoder does; a later entry of the same path
  *   replaces an earlier one (tar semantics). Symlinks and hardlinks are
  *   followed inside the archive (at most MAX_LINK_HOPS), never out of it.

@@ -15,7 +15,7 @@
  *   one line in ./index.ts.
  */
 import type { BlobRange, BlobReader } from '../cas/blob-store.js';
-import type { Descriptor, Digest } from '../oci/types.js';
+import type { Descriptor, Digest, Platform } from '../oci/types.js';
 
 export type { BlobRange, BlobReader } from '../cas/blob-store.js';
 
@@ -119,6 +119,8 @@ export interface ImageDestination {
   readonly digest?: Digest;
   /** Before the copy: the manifest a tag names now, or undefined (copy() checks a narrowed index against it). */
   getTag?(tag: string, opts?: Opts): Promise<Manifest | undefined>;
+  /** A single-platform destination's platform when it was opened with one (DestinationOptions.platform); copy() takes it from an index unless platforms are named. */
+  readonly platform?: Platform;
   /** Whether the destination already holds the blob (a registry HEADs, a layout stats). */
   hasBlob(desc: Descriptor, opts?: Opts): Promise<boolean>;
   /**

@@ -1,8 +1,9 @@
 /**
  * Private image daemons for the tests, each in its own short temp folder
  * (unix socket paths are limited to 108 bytes): Debian's dockerd (vfs
- * storage, no networking, no cgroups, as docs in /work/shared/field-notes.md)
- * and containerd (a private root, state and socket, the CRI plugin off).
+ * storage, no networking, no cgroups),
+ * containerd (a private root, state and socket, the CRI plugin off) and
+ * podman's Docker-compatible API service (a private vfs store).
  * stop() ends the daemon by its pid, waits for it, and removes the folder.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -100,4 +101,20 @@ export async function startContainerd(): Promise<TestDaemon> {
     throw e;
   }
   return { dir, socket, host: `unix://${socket}`, log, stop };
+}
+
+/** Starts podman's Docker-compatible API service on a private vfs store. */
+export async function startPodmanService(): Promise<TestDaemon & { podman: (args: string[]) => string[] }> {
+  const dir = mkdtempSync('/tmp/opm-');
+  const socket = `${dir}/sock`;
+  const store = ['--root', `${dir}/root`, '--runroot', `${dir}/run`, '--storage-driver', 'vfs'];
+  const { proc, log } = spawnLogged('podman', [...store, 'system', 'service', '--time=0', `unix://${socket}`], dir);
+  const stop = stopper(proc, dir);
+  try {
+    await until(async () => (await ping(socket, '/_ping')) === 200, proc, 'podman system service', log);
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+  return { dir, socket, host: `unix://${socket}`, log, stop, podman: (args) => [...store, ...args] };
 }

@@ -179,6 +179,35 @@ describe('ociasm push', () => {
     expect(index.manifests.map((m: any) => m.artifactType).sort()).toEqual(['application/spdx+json', 'application/vnd.dev.cosign.artifact.sig.v1+json']);
     expect(await cosignVerify(reg.host, 'supply/pushed', '1.0', pub)).toMatchObject({ ok: true });
   });
+
+  it('copy --referrers carries them registry → layout (from the fallback tag) and registry → registry (into the referrers API)', async () => {
+    const toLayout = await ociasm(['copy', '--referrers', `docker://${reg.host}/supply/app:1.0`, `oci:${j('copied')}:app:1.0`, '--json'], { env });
+    expect(toLayout.code, toLayout.stderr).toBe(0);
+    expect(JSON.parse(toLayout.stdout).referrers).toHaveLength(out.attached.length);
+    const v = await ociasm(['verify-signature', j('cosign.pub'), `oci:${j('copied')}:app:1.0`], { env });
+    expect(v.code, v.stderr).toBe(0);
+    const sbom = await ociasm(['sbom', `oci:${j('copied')}:app:1.0`, '--platform', 'linux/arm64']);
+    expect(JSON.parse(sbom.stdout).files.map((f: any) => f.fileName)).toEqual(['./etc/app']);
+    const toApi = await ociasm(['copy', '--referrers', `${reg.host}/supply/app:1.0`, `${refReg.host}/supply/copied:1.0`, '--json'], { env });
+    expect(toApi.code, toApi.stderr).toBe(0);
+    expect(await cosignVerify(refReg.host, 'supply/copied', '1.0', pub)).toMatchObject({ ok: true });
+    expect(refReg.tags('supply/copied').filter((t) => /^sha256-[a-f0-9]{64}$/.test(t))).toEqual([]);
+    const plainCopy = await ociasm(['copy', `${reg.host}/supply/app:1.0`, `oci:${j('copied-plain')}:app:1.0`, '--json'], { env });
+    expect(JSON.parse(plainCopy.stdout).referrers).toBeUndefined();
+  });
+});
+
+describe('signatures in a layout', () => {
+  it('are referrers of the layout that verify-signature accepts with the right key only', async () => {
+    const ok = await ociasm(['verify-signature', j('cosign.pub'), `oci:${j('oci')}:app:1.0`, '--json'], { env });
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(JSON.parse(ok.stdout).verified.map((v: any) => v.digest)).toEqual([out.images[0].index.digest, ...out.images[0].platforms.map((p: any) => p.manifest.digest)]);
+    const wrong = await ociasm(['verify-signature', j('other.pub'), `oci:${j('oci')}:app:1.0`], { env });
+    expect(wrong.code).not.toBe(0);
+    expect(wrong.stderr).toContain('SIGNATURE_INVALID');
+    const unsigned = await ociasm(['verify-signature', j('cosign.pub'), `oci:${j('oci-plain')}:plain:1.0`], { env });
+    expect(unsigned.stderr).toContain('SIGNATURE_MISSING');
+  });
 });
 
 describe('supply chain in a registry with the referrers API', () => {

@@ -144,6 +144,16 @@ describe('docker-archive:', () => {
     expect(pushedCfg.rootfs.diff_ids).toEqual(arm.diffIds);
   });
 
+  it('takes the platform it was opened with (DestinationOptions.platform) when the copy names none', async () => {
+    const arm64 = image('linux/arm64/v8');
+    const dest = await openDestination('docker-archive:arm64.tar:hello:arm64', ctx, { platform: 'linux/arm64' });
+    const r = await copyImage(await openSource(`oci:${src}:hello:1.0`, ctx), dest);
+    expect(r.images[0]!.digest).toBe(arm64.manifest);
+    const cfg = await must('skopeo', ['inspect', '--config', '--raw', `docker-archive:${at('arm64.tar')}`]);
+    expect(sha256(Buffer.from(cfg))).toBe(arm64.config);
+    await expect(openDestination('docker-archive:x.tar', ctx, { platform: 'linux//' })).rejects.toMatchObject({ code: 'PLATFORM_INVALID' });
+  });
+
   it('is the same bytes every time, layers uncompressed as docker save stores them', async () => {
     await copyImage(await openSource(`oci:${src}:hello:1.0`, ctx), await openDestination('docker-archive:arm-again.tar:hello:arm', ctx), { platforms: [parsePlatform('linux/arm/v7')] });
     expect(fileSha(at('arm-again.tar'))).toBe(fileSha(at('hello-arm.tar')));
@@ -171,6 +181,9 @@ describe('docker-archive:', () => {
   it('reads archives skopeo wrote: same config and layers, a deterministic synthesized manifest', async () => {
     const arm = image('linux/arm/v7');
     await must('skopeo', ['copy', '--override-arch', 'arm', '--override-variant', 'v7', `oci:${src}:hello:1.0`, `docker-archive:${at('skopeo-docker.tar')}:hello:sk`]);
+    const opened = await openSource('docker-archive:skopeo-docker.tar', ctx);
+    expect([(opened as any).baseName, (opened as any).local]).toEqual(['docker.io/library/hello:sk', true]);
+    await opened.close();
     const a = await copyImage(await openSource('docker-archive:skopeo-docker.tar', ctx), await openDestination('oci:from-docker:x', ctx));
     const b = await copyImage(await openSource('docker-archive:skopeo-docker.tar:hello:sk', ctx), await openDestination('oci:from-docker2:x', ctx));
     expect(b.images[0]!.digest).toBe(a.images[0]!.digest);
@@ -204,6 +217,17 @@ describe('docker-archive:', () => {
       .rejects.toMatchObject({ code: 'DIGEST_MISMATCH', message: expect.stringContaining('diff_ids') });
     expect(existsSync(at('bad.tar'))).toBe(false);
     await expect(openDestination('docker-archive:x.tar:bad@sha256:' + '1'.repeat(64), ctx)).rejects.toMatchObject({ code: 'REFERENCE_INVALID' });
+    // A hostile archive: its layer is a symlink out of the archive, its config a '..' path.
+    const evil = at('evil');
+    mkdirSync(evil);
+    writeFileSync(path.join(evil, 'c.json'), JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [`sha256:${'2'.repeat(64)}`] } }));
+    writeFileSync(path.join(evil, 'manifest.json'), JSON.stringify([{ Config: 'c.json', RepoTags: ['evil:1'], Layers: ['l.tar'] }]));
+    await must('ln', ['-s', '/etc/passwd', path.join(evil, 'l.tar')]);
+    await must('tar', ['-C', evil, '-cf', at('evil.tar'), 'c.json', 'manifest.json', 'l.tar']);
+    await expect(openSource('docker-archive:evil.tar', ctx).then((x) => x.getManifest())).rejects.toMatchObject({ code: 'ARCHIVE_INVALID', message: expect.stringContaining('"l.tar" is not a file in the archive') });
+    writeFileSync(path.join(evil, 'manifest.json'), JSON.stringify([{ Config: '../../etc/passwd', RepoTags: null, Layers: [] }]));
+    await must('tar', ['-C', evil, '-cf', at('evil2.tar'), 'c.json', 'manifest.json']);
+    await expect(openSource('docker-archive:evil2.tar', ctx).then((x) => x.getManifest())).rejects.toMatchObject({ code: 'ARCHIVE_INVALID' });
     mkdirSync(at('a-dir'));
     await expect(openDestination('docker-archive:a-dir', ctx)).rejects.toMatchObject({ code: 'REFERENCE_INVALID' });
   });

@@ -3,7 +3,8 @@
  * dockerd 20.10, started privately by the harness): our archive loads with
  * `docker load` and the image ID is our config digest; the same over the API
  * socket; `docker save` output and `docker-daemon:` read back as sources; the
- * daemon's refusal and an unreachable socket fail clearly.
+ * daemon's refusal and an unreachable socket fail clearly. The same API
+ * through podman's Docker-compatible service.
  */
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -12,7 +13,7 @@ import { sha256 } from '../../src/cas/blob-store.js';
 import { parsePlatform } from '../../src/codec/platform.js';
 import { copyImage } from '../../src/copy/copy.js';
 import { openDestination, openSource } from '../../src/transports/index.js';
-import { DOCKER_CLI, startDockerd, type TestDaemon } from '../harness/daemons.js';
+import { DOCKER_CLI, startDockerd, startPodmanService, type TestDaemon } from '../harness/daemons.js';
 import { blobPath, must, ociasm, readBlobJson, refDescriptor, ROOT, run, tempDir } from '../harness/util.js';
 
 const tmp = tempDir('ociasm-dockerd-');
@@ -52,6 +53,22 @@ describe('Docker Engine 20.10', () => {
     expect(seen.Id).toBe(host.config);
     expect(seen.RootFS.Layers).toEqual(host.diffIds);
     expect(seen.Config.Cmd).toEqual(['/bin/hello']);
+  });
+
+  it('one docker-archive can carry several images (one per copy request); docker load takes them all', async () => {
+    const { copyImages } = await import('../../src/copy/copy.js');
+    const index = readBlobJson(src, refDescriptor(src, 'hello:1.0').digest);
+    const two = index.manifests.filter((m: any) => m.platform.architecture === 'arm64' || m.platform.variant === 'v6');
+    const dest = await openDestination('docker-archive:two.tar', ctx());
+    const source = await openSource(`oci:${src}:hello:1.0`, ctx());
+    await copyImages(two.map((m: any) => ({ source, destination: dest, from: m.digest, tags: [`multi:${m.platform.architecture}${m.platform.variant ?? ''}`] })));
+    const out = await docker(['load', '-i', at('two.tar')]);
+    expect(out).toContain('Loaded image: multi:arm64v8');
+    expect(out).toContain('Loaded image: multi:armv6');
+    for (const m of two) {
+      const id = (await docker(['image', 'inspect', '--format', '{{.Id}}', `multi:${m.platform.architecture}${m.platform.variant ?? ''}`])).trim();
+      expect(id).toBe(readBlobJson(src, m.digest).config.digest);
+    }
   });
 
   it('docker-daemon: loads over the API socket and reads the image ID back', async () => {
@@ -99,5 +116,21 @@ describe('Docker Engine 20.10', () => {
     await expect(openDestination('docker-daemon:hello:x', { ...ctx(), env: { DOCKER_HOST: 'tcp://127.0.0.1:2375' } }))
       .rejects.toMatchObject({ code: 'REFERENCE_INVALID', message: expect.stringContaining('unix://') });
     await expect(openDestination('docker-daemon:hello@sha256:' + 'a'.repeat(64), ctx())).rejects.toMatchObject({ code: 'REFERENCE_INVALID' });
+  });
+});
+
+describe('podman system service (the Docker-compatible API)', () => {
+  let svc: Awaited<ReturnType<typeof startPodmanService>>;
+  beforeAll(async () => { svc = await startPodmanService(); }, 60_000);
+  afterAll(async () => { await svc?.stop(); });
+
+  it('docker-daemon: loads into it and reads back from it, the config digest kept', async () => {
+    const pctx = { cwd: tmp.dir, env: { DOCKER_HOST: svc.host }, tmpDir: tmp.dir };
+    const r = await copyImage(await openSource(`oci:${src}:hello:1.0`, pctx), await openDestination('docker-daemon:hello:podman', pctx, { platform: `linux/${HOST_ARCH}` }));
+    expect(r.images[0]!.digest).toBe(host.manifest);
+    const id = (await must('podman', svc.podman(['image', 'inspect', '--format', '{{.ID}}', 'docker.io/library/hello:podman']))).trim();
+    expect(`sha256:${id}`).toBe(host.config);
+    const back = await copyImage(await openSource('docker-daemon:hello:podman', pctx), await openDestination(`oci:${at('from-podman')}:x`, pctx));
+    expect(readBlobJson(at('from-podman'), back.images[0]!.digest).config.digest).toBe(host.config);
   });
 });
