@@ -31,8 +31,12 @@ export interface PlatformResult {
   base?: { name: string; digest: string };
 }
 
-/** The store with its `put` streams counted: the layer's compressed bytes as they are written, for the progress rows. */
-function countingStore(store: BlobStore, onBytes: (total: number) => void): BlobStore {
+/**
+ * The store with its `put` streams counted: the layer's compressed bytes as
+ * they are written, for the progress rows. A Proxy, so it is still the same
+ * kind of store (`instanceof LayoutStore` holds for the layer cache's checks).
+ */
+function countingStore<S extends BlobStore>(store: S, onBytes: (total: number) => void): S {
   async function* tally(data: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
     let total = 0;
     for await (const chunk of data) {

@@ -36,7 +36,7 @@ describe('npm package', () => {
 import { build, loadBuildFile, createReporter } from 'ociasm';
 const reporter = createReporter({ progress: 'quiet' }, { stdout: process.stdout, stderr: process.stderr });
 const buildFile = await loadBuildFile(${JSON.stringify(path.join(ROOT, 'docs/examples/hello/ociasm.yaml'))});
-const r = await build({ buildFile, outDir: 'oci', env: { ...process.env, OCIASM_CACHE_DIR: 'cache' }, reporter, platforms: ['linux/amd64'] });
+const r = await build({ buildFile, output: 'oci', env: { ...process.env, OCIASM_CACHE_DIR: 'cache' }, reporter, platforms: ['linux/amd64'] });
 reporter.close();
 console.log(r.images[0].ref, r.images[0].index.digest);
 `);
@@ -48,7 +48,7 @@ console.log(r.images[0].ref, r.images[0].index.digest);
 
     writeFileSync(path.join(app, 'typed.ts'), `
 import { build, type BuildResult, type BuildOptions, OciasmError } from 'ociasm';
-const opts: Partial<BuildOptions> = { outDir: 'oci' };
+const opts: Partial<BuildOptions> = { output: 'oci' };
 const f: (o: BuildOptions) => Promise<BuildResult> = build;
 const n: number = 'x' as unknown as BuildResult['images'][number]['platforms'][number]['layer']['uncompressedSize'];
 export { opts, f, n, OciasmError };
@@ -57,7 +57,7 @@ export { opts, f, n, OciasmError };
     const args = ['--noEmit', '--strict', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'es2022', '--types', 'node', '--typeRoots', path.join(ROOT, 'node_modules', '@types'), '--skipLibCheck', 'typed.ts'];
     const typed = await run(process.execPath, [tsc, ...args], { cwd: app });
     expect(typed.code, typed.stdout).toBe(0);
-    writeFileSync(path.join(app, 'typed.ts'), "import { build } from 'ociasm';\nbuild({ outDir: 1 });\n");
+    writeFileSync(path.join(app, 'typed.ts'), "import { build } from 'ociasm';\nbuild({ output: 1 });\n");
     const wrong = await run(process.execPath, [tsc, ...args], { cwd: app });
     expect(wrong.code).not.toBe(0);
     expect(wrong.stdout).toContain('typed.ts');
