@@ -11,7 +11,7 @@ import { formatPlatform } from '../codec/platform.js';
 import { applyAccounts } from '../accounts/apply.js';
 import { imageConfig, imageManifest, jsonBytes, runtimeConfig } from '../image/assemble.js';
 import { type LayerReuse, writeLayer } from '../layer/write-layer.js';
-import { type Descriptor, type Digest, MediaType, type Platform } from '../oci/types.js';
+import { type Descriptor, MediaType, type Platform } from '../oci/types.js';
 import type { ImagePlan, PlatformPlan } from '../plan/plan.js';
 import type { Reporter } from '../report/reporter.js';
 import { runSelfCheck } from '../selfcheck/run-check.js';
@@ -45,17 +45,13 @@ function countingStore<S extends BlobStore>(store: S, onBytes: (total: number) =
       yield chunk;
     }
   }
-  return {
-    label: store.label,
-    has: (d) => store.has(d),
-    open: (d) => store.open(d),
-    readBytes: (d) => store.readBytes(d),
-    putBytes: (b) => store.putBytes(b),
-    put: (data, expected) => store.put(tally(data), expected),
-    // The layer cache checks a layout's blob files by identity (layer/write-layer.ts): keep those capabilities.
-    ...(store.blobFile ? { blobFile: (d: Digest) => store.blobFile!(d) } : {}),
-    ...(store.verify ? { verify: (desc: { digest: Digest; size: number }) => store.verify!(desc) } : {}),
-  };
+  return new Proxy(store, {
+    get(target, key) {
+      if (key === 'put') return (data: AsyncIterable<Uint8Array>, expected?: Parameters<BlobStore['put']>[1]) => target.put(tally(data), expected);
+      const v: unknown = Reflect.get(target, key, target);
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
 }
 
 export interface PlatformCtx {
