@@ -8,17 +8,15 @@
  *
  * Rules: layer digests are checked as they are read; an ELF file larger than
  * MAX_ELF_BYTES is listed but not scanned (stated in docs/supply-chain.md);
- * zstd layers are refused (Node 20 has no zstd; the squashed layers ociasm
- * writes are gzip).
+ * layers are opened as base layers are (base/layer-stream.ts: plain, gzip,
+ * zstd, with the inflate bounds).
  */
+import { openLayerTar } from '../base/layer-stream.js';
 import { createHash } from 'node:crypto';
-import { Readable } from 'node:stream';
-import { createGunzip } from 'node:zlib';
-import { type BlobStore, HashingTap } from '../cas/blob-store.js';
+import type { BlobStore } from '../cas/blob-store.js';
 import { decodeTar } from '../codec/tar/decode.js';
 import type { TarHeader } from '../codec/tar/types.js';
-import { OciasmError } from '../errors.js';
-import { type Descriptor, type ImageManifest, MediaType } from '../oci/types.js';
+import type { ImageManifest } from '../oci/types.js';
 import { type GoBuildInfo, isElf, readGoBuildInfo } from './go-buildinfo.js';
 
 export const MAX_ELF_BYTES = 512 << 20;
@@ -39,39 +37,6 @@ export interface ImageFiles {
   texts: Map<string, string>;
 }
 
-const GZIP = new Set<string>([MediaType.LayerGzip, MediaType.DockerLayerGzip, MediaType.DockerLayerForeignGzip]);
-const PLAIN = new Set<string>([MediaType.Layer, 'application/vnd.docker.image.rootfs.diff.tar']);
-
-async function* checked(store: BlobStore, desc: Descriptor): AsyncGenerator<Uint8Array> {
-  const tap = new HashingTap();
-  yield* tap.tap(store.open(desc.digest));
-  if (tap.digest() !== desc.digest || tap.size !== desc.size) {
-    throw new OciasmError('DIGEST_MISMATCH', `${store.label}: layer ${desc.digest} has content ${tap.digest()} (${tap.size} bytes)`);
-  }
-}
-
-async function* layerTar(store: BlobStore, desc: Descriptor): AsyncGenerator<Uint8Array> {
-  if (PLAIN.has(desc.mediaType)) {
-    yield* checked(store, desc);
-    return;
-  }
-  if (!GZIP.has(desc.mediaType)) {
-    throw new OciasmError('LAYER_INVALID', `${store.label}: layer ${desc.digest}: media type ${desc.mediaType} cannot be read for an SBOM (gzip or plain tar only)`);
-  }
-  const gz = createGunzip({ chunkSize: 1 << 20 });
-  const feed = Readable.from(checked(store, desc));
-  feed.on('error', (e) => gz.destroy(e));
-  feed.pipe(gz);
-  try {
-    for await (const chunk of gz) yield chunk as Buffer;
-  } catch (e) {
-    if (e instanceof OciasmError) throw e;
-    throw new OciasmError('GZIP_INVALID', `${store.label}: layer ${desc.digest}: ${(e as Error).message}`, { cause: e });
-  } finally {
-    feed.destroy();
-  }
-}
-
 /** Removes `dir` (unless keepSelf) and everything under it that a lower layer (index < `layer`) put there. */
 function removeTree(files: Map<string, ImageFile>, from: Map<string, number>, dir: string, keepSelf: boolean, layer: number): void {
   const prefix = dir === '' ? '' : `${dir}/`;
@@ -87,7 +52,7 @@ export async function readImageFiles(store: BlobStore, manifest: ImageManifest, 
   const from = new Map<string, number>();
   for (const [li, layer] of manifest.layers.entries()) {
     signal?.throwIfAborted();
-    const tar = layerTar(store, layer);
+    const tar = openLayerTar(store, layer); // the digest is checked as it is read; gzip, zstd and plain layers
     const opaqueSeen = new Set<string>();
     for await (const entry of decodeTar(tar, { label: layer.digest })) {
       const h = entry.header;

@@ -390,24 +390,15 @@ export class DockerArchiveWriter {
   }
 }
 
-export class DockerArchiveDestination implements ImageDestination {
-  readonly name: string;
+/**
+ * A single-platform destination that collects a docker archive in a temp
+ * folder (blobs, manifests and tags through DockerArchiveWriter); subclasses
+ * say where the archive goes at commit (a file, a daemon's load).
+ */
+export abstract class ArchiveWriterDestination implements ImageDestination {
+  abstract readonly name: string;
   readonly capabilities: DestinationCapabilities = { multiPlatform: false, referrers: false, tags: true };
-  private readonly writer: DockerArchiveWriter;
-  private committed = false;
-
-  private constructor(private readonly file: string, tempDir: string, readonly tag?: string, readonly platform?: Platform) {
-    this.name = `docker-archive:${file}${tag !== undefined ? `:${tag}` : ''}`;
-    this.writer = new DockerArchiveWriter(this.name, tempDir);
-  }
-
-  static async open(file: string, tag: string | undefined, ctx: TransportContext, opts: DestinationOptions = {}): Promise<DockerArchiveDestination> {
-    const platform = opts.platform !== undefined ? parsePlatform(opts.platform) : undefined;
-    if (tag !== undefined) repoTag(tag, `docker-archive:${file}:${tag}`);
-    const st = await stat(file).catch(() => undefined);
-    if (st?.isDirectory()) throw new OciasmError('REFERENCE_INVALID', `docker-archive:${file}: ${file} is a directory; a docker archive is a file`);
-    return new DockerArchiveDestination(file, await DockerArchiveWriter.tempFolder(file, ctx, 'docker-archive'), tag, platform);
-  }
+  protected abstract readonly writer: DockerArchiveWriter;
 
   async hasBlob(desc: Descriptor): Promise<boolean> {
     return this.writer.has(desc.digest);
@@ -423,6 +414,29 @@ export class DockerArchiveDestination implements ImageDestination {
 
   async putTag(tag: string, m: Manifest): Promise<void> {
     this.writer.putTag(tag, m);
+  }
+
+  abstract commit(opts?: Opts): Promise<void>;
+  abstract close(): Promise<void>;
+}
+
+export class DockerArchiveDestination extends ArchiveWriterDestination {
+  readonly name: string;
+  protected readonly writer: DockerArchiveWriter;
+  private committed = false;
+
+  private constructor(private readonly file: string, tempDir: string, readonly tag?: string, readonly platform?: Platform) {
+    super();
+    this.name = `docker-archive:${file}${tag !== undefined ? `:${tag}` : ''}`;
+    this.writer = new DockerArchiveWriter(this.name, tempDir);
+  }
+
+  static async open(file: string, tag: string | undefined, ctx: TransportContext, opts: DestinationOptions = {}): Promise<DockerArchiveDestination> {
+    const platform = opts.platform !== undefined ? parsePlatform(opts.platform) : undefined;
+    if (tag !== undefined) repoTag(tag, `docker-archive:${file}:${tag}`);
+    const st = await stat(file).catch(() => undefined);
+    if (st?.isDirectory()) throw new OciasmError('REFERENCE_INVALID', `docker-archive:${file}: ${file} is a directory; a docker archive is a file`);
+    return new DockerArchiveDestination(file, await DockerArchiveWriter.tempFolder(file, ctx, 'docker-archive'), tag, platform);
   }
 
   async commit(opts?: Opts): Promise<void> {

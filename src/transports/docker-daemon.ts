@@ -22,11 +22,11 @@ import { pipeline } from 'node:stream/promises';
 import { Agent, type Dispatcher, request } from 'undici';
 import { parsePlatform } from '../codec/platform.js';
 import { isOciasmError, OciasmError } from '../errors.js';
-import type { Descriptor, Digest, Platform } from '../oci/types.js';
-import { DockerArchiveSource, DockerArchiveWriter, repoTag } from './docker-archive.js';
+import type { Digest, Platform } from '../oci/types.js';
+import { ArchiveWriterDestination, DockerArchiveSource, DockerArchiveWriter, repoTag } from './docker-archive.js';
 import type { DestinationOptions, Transport, TransportContext } from './index.js';
 import { archiveStream } from './tar-write.js';
-import type { BlobLocation, BlobReader, DestinationCapabilities, ImageDestination, ImageSource, Manifest, Opts, PutBlobOutcome } from './types.js';
+import type { ImageSource, Opts } from './types.js';
 
 export const DEFAULT_DOCKER_SOCKET = '/var/run/docker.sock';
 /** The longest daemon error answer kept for a message. */
@@ -120,13 +120,13 @@ async function readLoadAnswer(res: Dispatcher.ResponseData, label: string): Prom
   return loaded;
 }
 
-export class DaemonDestination implements ImageDestination {
+export class DaemonDestination extends ArchiveWriterDestination {
   readonly name: string;
-  readonly capabilities: DestinationCapabilities = { multiPlatform: false, referrers: false, tags: true };
   private committed = false;
   private closed = false;
 
-  private constructor(private readonly client: DaemonClient, private readonly writer: DockerArchiveWriter, readonly tag: string, readonly platform?: Platform) {
+  private constructor(private readonly client: DaemonClient, protected readonly writer: DockerArchiveWriter, readonly tag: string, readonly platform?: Platform) {
+    super();
     this.name = `docker-daemon:${tag}`;
   }
 
@@ -145,22 +145,6 @@ export class DaemonDestination implements ImageDestination {
     }
     const temp = await DockerArchiveWriter.tempFolder(path.join(tempBase(ctx), 'docker-daemon'), { ...ctx, tmpDir: tempBase(ctx) }, 'docker-daemon');
     return new DaemonDestination(client, new DockerArchiveWriter(`docker-daemon:${tag}`, temp), tag, platform);
-  }
-
-  async hasBlob(desc: Descriptor): Promise<boolean> {
-    return this.writer.has(desc.digest);
-  }
-
-  putBlob(desc: Descriptor, data: BlobReader, _known: readonly BlobLocation[], opts?: Opts): Promise<PutBlobOutcome> {
-    return this.writer.putBlob(desc, data, opts);
-  }
-
-  putManifest(m: Manifest): Promise<void> {
-    return this.writer.putManifest(m);
-  }
-
-  async putTag(tag: string, m: Manifest): Promise<void> {
-    this.writer.putTag(tag, m);
   }
 
   async commit(opts: Opts = {}): Promise<void> {

@@ -20,7 +20,7 @@
  *   fails the reader's digest check.
  */
 import { createReadStream } from 'node:fs';
-import { open, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { HashingTap, sha256 } from '../cas/blob-store.js';
 import { bounded, type Compression, decompress, sniffCompression } from '../codec/decompress.js';
@@ -28,6 +28,7 @@ import { decodeTar } from '../codec/tar/decode.js';
 import { isOciasmError, OciasmError } from '../errors.js';
 import { type Descriptor, type Digest, type ImageConfig, type ImageManifest, MediaType } from '../oci/types.js';
 import type { Transport } from './index.js';
+import { readHead } from './tar-file.js';
 import type { BlobRange, ImageSource, Manifest, Opts } from './types.js';
 
 const LAYER_TYPES: Record<Compression, string> = {
@@ -48,17 +49,6 @@ interface Scan {
 
 function invalid(shown: string, reason: string, cause?: unknown): OciasmError {
   return new OciasmError('ROOTFS_INVALID', `rootfs:${shown}: ${reason}`, cause === undefined ? undefined : { cause });
-}
-
-async function readHead(file: string, n: number): Promise<Buffer> {
-  const fh = await open(file, 'r');
-  try {
-    const buf = Buffer.alloc(n);
-    const { bytesRead } = await fh.read(buf, 0, n, 0);
-    return buf.subarray(0, bytesRead);
-  } finally {
-    await fh.close();
-  }
 }
 
 async function* fileBytes(file: string, signal?: AbortSignal): AsyncIterable<Uint8Array> {

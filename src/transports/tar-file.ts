@@ -41,7 +41,8 @@ export interface TarFileOptions extends Opts {
   tmpDir?: string;
 }
 
-async function readHead(file: string, n: number): Promise<Buffer> {
+/** The first `n` bytes of a file (fewer when it is shorter). */
+export async function readHead(file: string, n: number): Promise<Buffer> {
   const fh = await open(file, 'r');
   try {
     const buf = Buffer.alloc(n);
