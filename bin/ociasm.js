@@ -5,28 +5,17 @@
 // older than the sources, so `npm ci && npx ociasm build …` works on a fresh
 // clone without an install script; `npm run build` does the same by hand.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { distIsStale } from './dist-stale.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const entry = path.join(root, 'dist', 'cmd', 'ociasm.js');
 const tsconfig = path.join(root, 'tsconfig.json');
 
-function newest(dir) {
-  let t = 0;
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = path.join(dir, e.name);
-    if (e.isDirectory()) t = Math.max(t, newest(p));
-    else if (e.name.endsWith('.ts')) t = Math.max(t, statSync(p).mtimeMs);
-  }
-  return t;
-}
-
 if (existsSync(tsconfig) && existsSync(path.join(root, 'src'))) {
-  const built = existsSync(entry) ? statSync(entry).mtimeMs : 0;
-  const sources = Math.max(statSync(tsconfig).mtimeMs, newest(path.join(root, 'src')), newest(path.join(root, 'cmd')));
-  if (sources > built) {
+  if (distIsStale(root)) {
     const tsc = path.join(root, 'node_modules', 'typescript', 'bin', 'tsc');
     if (!existsSync(tsc)) {
       process.stderr.write(`ociasm: ${root} is a source checkout without its dependencies: run \`npm ci\` there first\n`);

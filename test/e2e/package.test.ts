@@ -18,7 +18,7 @@ describe('npm package', () => {
   it('packs dist/, docs/, schema/ and LICENSE, not the sources or tests, and has no install script', async () => {
     const [packed] = JSON.parse(await must('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: ROOT }));
     const files: string[] = packed.files.map((f: { path: string }) => f.path);
-    for (const f of ['LICENSE', 'README.md', 'bin/ociasm.js', 'dist/cmd/ociasm.js', 'dist/src/index.js', 'dist/src/index.d.ts', 'schema/ociasm.schema.json', 'docs/library.md', 'docs/schema/build-result.schema.json']) {
+    for (const f of ['LICENSE', 'README.md', 'bin/ociasm.js', 'bin/dist-stale.js', 'dist/cmd/ociasm.js', 'dist/src/index.js', 'dist/src/index.d.ts', 'schema/ociasm.schema.json', 'docs/library.md', 'docs/schema/build-result.schema.json']) {
       expect(files).toContain(f);
     }
     expect(files.filter((f) => /^(src|test|bench|fixtures|scripts)\//.test(f))).toEqual([]);
@@ -67,7 +67,7 @@ export { opts, f, n, OciasmError };
     // The launcher as shipped, on a checkout whose sources are one small CLI (compiling ours takes minutes on a loaded 2-core machine).
     const clone = path.join(tmp.dir, 'clone');
     for (const d of ['bin', 'src', 'cmd']) mkdirSync(path.join(clone, d), { recursive: true });
-    copyFileSync(path.join(ROOT, 'bin', 'ociasm.js'), path.join(clone, 'bin', 'ociasm.js'));
+    for (const f of ['ociasm.js', 'dist-stale.js']) copyFileSync(path.join(ROOT, 'bin', f), path.join(clone, 'bin', f));
     copyFileSync(path.join(ROOT, 'tsconfig.json'), path.join(clone, 'tsconfig.json'));
     writeFileSync(path.join(clone, 'package.json'), '{ "type": "module" }\n');
     writeFileSync(path.join(clone, 'src', 'greet.ts'), "export const greet = (who: string): string => `built ${who}`;\n");

@@ -5,27 +5,14 @@
  * `npm test` builds first (pretest), so this then finds dist/ current.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { distIsStale } from '../../bin/dist-stale.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
-function newest(dir: string): number {
-  let t = 0;
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = path.join(dir, e.name);
-    if (e.isDirectory()) t = Math.max(t, newest(p));
-    else if (e.name.endsWith('.ts')) t = Math.max(t, statSync(p).mtimeMs);
-  }
-  return t;
-}
-
 export default function setup(): void {
-  const entry = path.join(ROOT, 'dist', 'cmd', 'ociasm.js');
-  const built = existsSync(entry) ? statSync(entry).mtimeMs : 0;
-  const sources = Math.max(statSync(path.join(ROOT, 'tsconfig.json')).mtimeMs, newest(path.join(ROOT, 'src')), newest(path.join(ROOT, 'cmd')));
-  if (sources <= built) return;
+  if (!distIsStale(ROOT)) return;
   process.stderr.write('e2e: dist/ is older than the sources; compiling it (tsc -p tsconfig.json)\n');
   const tsc = path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
   const r = spawnSync(process.execPath, [tsc, '-p', path.join(ROOT, 'tsconfig.json')], { stdio: ['ignore', 'inherit', 'inherit'] });
