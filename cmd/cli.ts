@@ -184,11 +184,8 @@ addRegistryOptions(
     const { commandContext } = await import('../src/transports/context.js');
     const { hostPlatform, parsePlatform } = await import('../src/codec/platform.js');
     const cli = registryCliOptions(opts, reporter);
-    const ctx = commandContext(process.cwd(), process.env, {
-      insecureRegistries: cli.insecureRegistries ?? [], caFiles: cli.caFiles ?? [],
-      ...(cli.creds ? { creds: cli.creds } : {}), ...(cli.debug ? { debug: cli.debug } : {}),
-      ...(cli.warn ? { warn: cli.warn } : {}), ...(cli.limits ? { limits: cli.limits } : {}),
-    });
+    const { registryOptionsFromCli } = await import('../src/pipeline/registry-session.js');
+    const ctx = commandContext(process.cwd(), process.env, registryOptionsFromCli(cli));
     try {
       const inspect = await import('../src/commands/inspect.js');
       const iopts = { ctx, hostPlatform: hostPlatform(process.arch), ...(opts.platform ? { platform: parsePlatform(opts.platform) } : {}) };

@@ -14,7 +14,7 @@ import { formatReference, parseReference } from '../codec/reference.js';
 import { type CopiedImage, type CopyStats, copyImage, type ExistingIndexPolicy } from '../copy/copy.js';
 import { OciasmError } from '../errors.js';
 import type { Platform } from '../oci/types.js';
-import type { RegistryCliOptions } from '../pipeline/registry-session.js';
+import { type RegistryCliOptions, registryOptionsFromCli } from '../pipeline/registry-session.js';
 import type { Reporter } from '../report/reporter.js';
 import { commandContext } from '../transports/context.js';
 import { openDestination, openSource, splitImageName } from '../transports/index.js';
@@ -52,14 +52,7 @@ function pushRegistry(text: string): string[] {
 export async function copyCommand(src: string, dst: string, opts: CopyCommandOptions): Promise<CopyCommandResult> {
   if (opts.all && (opts.platforms?.length ?? 0) > 0) throw new OciasmError('PLATFORM_INVALID', 'copy: --all and --platform exclude each other');
   const platforms = (opts.platforms ?? []).map((p) => parsePlatform(p));
-  const ctx = commandContext(opts.cwd, opts.env, {
-    pushRegistries: pushRegistry(dst),
-    ...(opts.insecureRegistries ? { insecureRegistries: opts.insecureRegistries } : {}),
-    ...(opts.caFiles ? { caFiles: opts.caFiles } : {}),
-    ...(opts.creds ? { creds: opts.creds } : {}),
-    ...(opts.maxChunkSize ? { maxChunkSize: opts.maxChunkSize } : {}),
-    ...(opts.debug ? { debug: opts.debug } : {}),
-  });
+  const ctx = commandContext(opts.cwd, opts.env, registryOptionsFromCli(opts, pushRegistry(dst)));
   const signal = opts.signal ? { signal: opts.signal } : {};
   try {
     const source = await openSource(src, ctx, signal);

@@ -24,9 +24,9 @@ import { isOciasmError, OciasmError } from '../errors.js';
 import { composeIndex, entryFromConfig, mergeEntries } from '../image/compose-index.js';
 import { Annotation, type Descriptor, type Digest, type ImageConfig, type ImageIndex, type ImageManifest, isIndexMediaType, isManifestMediaType, MediaType } from '../oci/types.js';
 import { parseReference } from '../codec/reference.js';
-import type { RegistryCliOptions } from '../pipeline/registry-session.js';
-import type { Registries } from '../registry/registries.js';
+import { type RegistryCliOptions, registryOptionsFromCli } from '../pipeline/registry-session.js';
 import { openDestination, openSource, splitImageName, type TransportContext } from '../transports/index.js';
+import { type CommandContext, commandContext } from '../transports/context.js';
 import type { BlobRange, ImageSource, Manifest, Opts } from '../transports/types.js';
 
 export interface IndexOptions extends Opts {
@@ -199,24 +199,8 @@ export async function indexImages(dest: string, srcs: string[], ctx: TransportCo
  * layouts alone never load the registry stack), with DEST's registry as the
  * one pushed to (plain --creds apply to it), closed by `close()`.
  */
-export function indexContext(dest: string, cwd: string, env: NodeJS.ProcessEnv, cli: RegistryCliOptions): TransportContext & { close(): Promise<void> } {
+export function indexContext(dest: string, cwd: string, env: NodeJS.ProcessEnv, cli: RegistryCliOptions): CommandContext {
   const name = splitImageName(dest, 'docker');
   const pushRegistries = name.transport === 'docker' ? [parseReference(name.rest).registry] : [];
-  let made: Promise<Registries> | undefined;
-  return {
-    cwd, env,
-    registries: () => (made ??= import('../registry/registries.js').then(({ Registries: R }) => new R({
-      env, pushRegistries,
-      ...(cli.insecureRegistries ? { insecureRegistries: cli.insecureRegistries } : {}),
-      ...(cli.caFiles ? { caFiles: cli.caFiles } : {}),
-      ...(cli.creds ? { creds: cli.creds } : {}),
-      ...(cli.maxChunkSize ? { maxChunkSize: cli.maxChunkSize } : {}),
-      ...(cli.debug ? { debug: cli.debug } : {}),
-      ...(cli.warn ? { warn: cli.warn } : {}),
-      ...(cli.limits ? { limits: cli.limits } : {}),
-    }))),
-    async close() {
-      if (made) await (await made).close();
-    },
-  };
+  return commandContext(cwd, env, registryOptionsFromCli(cli, pushRegistries));
 }

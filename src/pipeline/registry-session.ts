@@ -72,21 +72,26 @@ function platformTagsFor(img: BuiltImage): { digest: Digest; tag: string }[] {
   });
 }
 
+/** What the CLI's registry flags mean to the registry clients; `pushRegistries` get plain --creds (docs/registries.md). */
+export function registryOptionsFromCli(cli: RegistryCliOptions, pushRegistries: string[] = [], extraInsecure: string[] = []): Omit<RegistryOptions, 'env'> {
+  return {
+    pushRegistries,
+    insecureRegistries: [...extraInsecure, ...(cli.insecureRegistries ?? [])],
+    ...(cli.caFiles ? { caFiles: cli.caFiles } : {}),
+    ...(cli.creds ? { creds: cli.creds } : {}),
+    ...(cli.maxChunkSize ? { maxChunkSize: cli.maxChunkSize } : {}),
+    ...(cli.debug ? { debug: cli.debug } : {}),
+    ...(cli.warn ? { warn: cli.warn } : {}),
+    ...(cli.limits ? { limits: cli.limits } : {}),
+  };
+}
+
 /** The registry options of a build: the build file's insecure registries, the CLI's, and the registries pushed to. */
 export function buildRegistryOptions(
   bf: BuildFile, plans: readonly ImagePlan[], opts: RegistryCliOptions = {}, extraPushRegistries: string[] = [],
 ): Omit<RegistryOptions, 'env'> {
   const pushRegistries = [...new Set([...(opts.push ? plans.flatMap((p) => p.push.map((r) => r.registry)) : []), ...extraPushRegistries])];
-  return {
-    pushRegistries,
-    insecureRegistries: [...(bf.insecureRegistries ?? []), ...(opts.insecureRegistries ?? [])],
-    ...(opts.caFiles ? { caFiles: opts.caFiles } : {}),
-    ...(opts.creds ? { creds: opts.creds } : {}),
-    ...(opts.maxChunkSize ? { maxChunkSize: opts.maxChunkSize } : {}),
-    ...(opts.debug ? { debug: opts.debug } : {}),
-    ...(opts.warn ? { warn: opts.warn } : {}),
-    ...(opts.limits ? { limits: opts.limits } : {}),
-  };
+  return registryOptionsFromCli(opts, pushRegistries, bf.insecureRegistries ?? []);
 }
 
 export class BuildRegistrySession {
