@@ -7,12 +7,12 @@
  *   renames it over the target, so readers see the old file or the new one,
  *   never a part; on any failure the temp file is removed.
  */
-import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { open, rename, rm, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import path from 'node:path';
+import { writeFileAtomic } from '../cas/atomic-file.js';
 import { encodeTar, type TarInputEntry } from '../codec/tar/encode.js';
-import { ioError, isOciasmError, OciasmError } from '../errors.js';
+import { OciasmError } from '../errors.js';
 import type { Opts } from './types.js';
 
 export type ArchiveMember =
@@ -43,21 +43,7 @@ export function archiveStream(members: ArchiveMember[], opts: Opts = {}): AsyncI
 export async function writeArchiveFile(target: string, members: ArchiveMember[], opts: Opts = {}): Promise<void> {
   const st = await stat(target).catch(() => undefined);
   if (st?.isDirectory()) throw new OciasmError('REFERENCE_INVALID', `${target} is a directory; an archive destination names a file`);
-  const tmp = path.join(path.dirname(target), `.${path.basename(target)}.tmp-${randomBytes(6).toString('hex')}`);
-  try {
-    const fh = await open(tmp, 'wx', 0o644);
-    try {
-      for await (const chunk of archiveStream(members, opts)) await fh.write(chunk);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await rename(tmp, target);
-  } catch (e) {
-    await rm(tmp, { force: true });
-    if (isOciasmError(e) || (e as Error).name === 'AbortError') throw e;
-    throw ioError('cannot write the archive', target, e);
-  }
+  await writeFileAtomic(target, archiveStream(members, opts), 'cannot write the archive');
 }
 
 /** `FILE[:REF]` split at the first ':', as skopeo splits its archive references (FILE holds no ':'). */
