@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=4
+#!/usr/bin/env -S node --max-semi-space-size=2
 // The `ociasm` command. In the npm package dist/ is built before packing and
 // this only starts dist/cmd/ociasm.js. In a source checkout (src/ and
 // tsconfig.json beside dist/) it first compiles dist/ when it is missing or
