@@ -125,6 +125,16 @@ const mixed = await alternate([
   } },
 ]);
 
+const MIXED_LEVELS = (process.env.BENCH_MIXED_LEVELS ?? '4').split(',').filter(Boolean).map(Number);
+const mixedSweep = [];
+for (const level of MIXED_LEVELS) {
+  log(`mixed tree, gzip level ${level}`);
+  const r = await ociasm(['build', '-f', 'mixed.yaml', '-o', fresh(`mixed-level${level}`), '--json', '--no-layer-cache', '--compression-level', String(level)]);
+  mixedSweep.push({ level, wall: r.wall, cpu: r.cpu, rss: r.rss, size: layerOf(r).size });
+}
+log('profiling one mixed-tree build');
+const mixedProfile = await profileSummary(CLI, ['build', '-f', 'mixed.yaml', '-o', fresh('mixed-profile'), '--no-layer-cache'], WORK, ENV);
+
 // 5: many small files, a node_modules-shaped tree generated here (deterministic).
 log(`node_modules tree: ${NM_FILES} files`);
 const t0nm = Date.now();
@@ -215,7 +225,7 @@ if (process.env.BENCH_MILLION !== '0') {
 log('profiling one cold build');
 const profile = await profileSummary(CLI, ['build', '-f', 'go.yaml', '-o', fresh('profile'), '--no-layer-cache'], WORK, ENV);
 
-writeReport({ mixed, mixedStats, million, layer, warm, sweep, push, canPush, small, profile, digests, zstdDigests, nm, nmSweep, nmProfile, nmStats, nmGenSeconds });
+writeReport({ mixed, mixedStats, mixedSweep, mixedProfile, million, layer, warm, sweep, push, canPush, small, profile, digests, zstdDigests, nm, nmSweep, nmProfile, nmStats, nmGenSeconds });
 log(`done in ${((Date.now() - started) / 1000).toFixed(0)} s; wrote docs/bench.md`);
 
 function writeReport(r) {
@@ -253,6 +263,14 @@ function writeReport(r) {
   const mixedDigests = new Set(mo.extra);
   const mixedZstdDigests = new Set(mz.extra);
   lines.push('', `ociasm's layer digests were the same in every round: gzip ${mixedDigests.size === 1 ? 'yes' : 'NO'}, zstd ${mixedZstdDigests.size === 1 ? 'yes' : 'NO'}.`, '');
+  if (r.mixedSweep.length) {
+    lines.push('gzip level on this tree (ociasm, one run each, layer cache off; the default is 5):', '');
+    row(['level', 'wall s', 'CPU s', 'compressed', 'vs umoci size', 'wall vs umoci']);
+    row(['---:', '---:', '---:', '---:', '---:', '---:']);
+    for (const s of r.mixedSweep) row([s.level, f(s.wall), f(s.cpu), mb(s.size), `${f(s.size / mu.size, 3)}×`, `${f(s.wall / mu.wall)}×`]);
+    lines.push('');
+  }
+  lines.push(`Profile of one gzip build of this tree (\`node --cpu-prof\`, self time per thread):`, '', ...r.mixedProfile, '');
   lines.push(`## 2. Warm rebuild (nothing changed)`, '', `Median ${f(warmWall)} s, ${f(warmRatio)}× the cold build of the same round (peak RSS ${f(median(r.warm.map((w) => w.rss)), 0)} MiB).`, '');
   lines.push('## 3. Push to a local registry (fresh repository each time)', '');
   let pushOk = null;
