@@ -136,10 +136,11 @@ export async function createZstd(opts: ZstdOptions = {}): Promise<ZstdCompressor
   const level = checkZstdLevel(opts.level ?? ZSTD_FORMAT.defaultLevel);
   const workers = checkZstdWorkers(opts.workers ?? Math.max(1, os.availableParallelism()));
   const b = zstdBinding();
-  // The self-test at the golden level, on a compressor of its own (contexts are per level).
-  const probe = new Compressor(b, GOLDEN_ZSTD_LEVEL, workers);
+  const compressor = new Compressor(b, level, workers);
+  // The self-test at the golden level: on the compressor itself at that level (its context is then reused), else on one of its own.
+  const probe = level === GOLDEN_ZSTD_LEVEL ? compressor : new Compressor(b, GOLDEN_ZSTD_LEVEL, workers);
   const got = await zstdGoldenDigest(probe);
-  await probe.close();
+  if (probe !== compressor) await probe.close();
   if (got !== GOLDEN_ZSTD_SHA256[GOLDEN_ZSTD_LEVEL]) {
     throw new OciasmError(
       'ZSTD_INVALID',
@@ -147,7 +148,7 @@ export async function createZstd(opts: ZstdOptions = {}): Promise<ZstdCompressor
         `golden vector sha256 ${got}, expected ${GOLDEN_ZSTD_SHA256[GOLDEN_ZSTD_LEVEL]}`,
     );
   }
-  return new Compressor(b, level, workers);
+  return compressor;
 }
 
 /** Cache key for everything that determines the compressed bytes, e.g. "zstd/v2/level3". */
