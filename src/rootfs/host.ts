@@ -13,6 +13,8 @@ import { ensureDir, mergeNode } from './insert.js';
 import { ChildList, compareNames, type ContentRef, type DirNode, EMPTY_XATTRS, HostFile, type Inode, type Meta, type Node, newDir } from './tree.js';
 
 const DROPPED_XATTRS = new Set(['security.selinux']);
+/** At most this many distinct names are shared per copy (a few MiB while the copy runs). */
+const INTERNED_MAX = 1 << 16;
 
 export interface HostCopyOptions {
   preserveOwner: boolean;
@@ -135,9 +137,26 @@ class HostReader {
     return undefined; // sockets
   }
 
+  /**
+   * Names repeat across a big tree (`index.js`, `package.json`, `lib`): each
+   * is kept once per copy (the first INTERNED_MAX distinct names), so
+   * siblings in other folders share the string instead of each holding the
+   * copy readdir made (about 25 bytes an entry).
+   */
+  private readonly names = new Map<string, string>();
+
+  private intern(name: string): string {
+    const known = this.names.get(name);
+    if (known !== undefined) return known;
+    if (this.names.size < INTERNED_MAX) this.names.set(name, name);
+    return name;
+  }
+
   private list(dir: string): string[] {
     try {
-      return readdirSync(dir).sort(compareNames);
+      const names = readdirSync(dir);
+      for (let i = 0; i < names.length; i++) names[i] = this.intern(names[i]!);
+      return names.sort(compareNames);
     } catch (e) {
       throw ioError('cannot list', dir, e);
     }
