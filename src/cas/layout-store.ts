@@ -5,14 +5,16 @@
  * layout's lock (layout-lock.ts) whenever it is read to be changed.
  *
  * Hostile layouts: a blob is opened with O_NOFOLLOW (a symlink in blobs/ is
- * an error, never a way to read a host file), `has` does not follow links
+ * an error, never a way to read a host file), and every file of the layout
+ * with O_NONBLOCK then checked to be a regular file (a FIFO or device planted
+ * in the layout is an error, never a hang), `has` does not follow links
  * either, and no parse error quotes a file's content. A layout left
  * half-created by a crash (oci-layout, no index.json) is completed when it is
  * opened for writing. Opening for writing also sweeps stale temp files of our
  * own kind (temp-files.ts).
  */
 import { constants, createReadStream } from 'node:fs';
-import { lstat, open, readFile, rename, rm } from 'node:fs/promises';
+import { lstat, open, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { errnoOf, ioError, OciasmError, parseJsonText, printable } from '../errors.js';
 import type { Descriptor, Digest, ImageIndex } from '../oci/types.js';
@@ -44,8 +46,9 @@ export class LayoutStore implements BlobStore {
     const store = new LayoutStore(abs);
     let layout: string | undefined;
     try {
-      layout = await readFile(path.join(abs, LAYOUT_FILE), 'utf8');
+      layout = await readRegularFile(path.join(abs, LAYOUT_FILE));
     } catch (e) {
+      if (e instanceof OciasmError) throw e;
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw ioError('cannot read', path.join(abs, LAYOUT_FILE), e);
     }
     if (layout === undefined) {
@@ -111,7 +114,7 @@ export class LayoutStore implements BlobStore {
     const file = this.blobPath(digest);
     if (end !== undefined && end <= start) return;
     try {
-      const fh = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW);
+      const fh = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
       const st = await fh.stat();
       if (!st.isFile()) {
         await fh.close();
@@ -201,8 +204,9 @@ export class LayoutStore implements BlobStore {
     const file = path.join(this.dir, INDEX_FILE);
     let text: string;
     try {
-      text = await readFile(file, 'utf8');
+      text = await readRegularFile(file);
     } catch (e) {
+      if (e instanceof OciasmError) throw e;
       if (errnoOf(e) === 'ENOENT') throw new OciasmError('LAYOUT_INVALID', `${printable(file)} is missing`);
       throw ioError('cannot read', file, e);
     }
@@ -222,5 +226,19 @@ export class LayoutStore implements BlobStore {
 
   async writeIndex(index: ImageIndex): Promise<void> {
     await writeFileAtomic(path.join(this.dir, INDEX_FILE), Buffer.from(JSON.stringify(index, null, 2) + '\n'));
+  }
+}
+
+/**
+ * A layout file's text (oci-layout, index.json), opened without blocking and
+ * refused unless it is a regular file: a FIFO would otherwise hang the read.
+ */
+async function readRegularFile(file: string): Promise<string> {
+  const fh = await open(file, constants.O_RDONLY | constants.O_NONBLOCK);
+  try {
+    if (!(await fh.stat()).isFile()) throw new OciasmError('LAYOUT_INVALID', `${printable(file)} is not a regular file`);
+    return await fh.readFile('utf8');
+  } finally {
+    await fh.close();
   }
 }

@@ -7,6 +7,7 @@
  * loopback, which is then asked what it received.
  */
 import { createHash } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
@@ -102,6 +103,19 @@ describe('a base layout is verified on read', () => {
     symlinkSync(j('secret.txt'), file);
     await buildFails('layer-link', b.spec, 'LAYOUT_INVALID', 'symlink');
   });
+  it('a layer that is a FIFO: refused at once, never a hang', async () => {
+    const b = await base('layer-fifo');
+    const file = blobPath(b.dir, b.manifest.layers[0].digest);
+    rmSync(file);
+    execFileSync('mkfifo', [file]);
+    await buildFails('layer-fifo', b.spec, 'LAYOUT_INVALID', 'not a regular file');
+  });
+  it('an index.json that is a FIFO: refused at once, never a hang', async () => {
+    const b = await base('index-fifo');
+    rmSync(path.join(b.dir, 'index.json'));
+    execFileSync('mkfifo', [path.join(b.dir, 'index.json')]);
+    await buildFails('index-fifo', b.spec, 'LAYOUT_INVALID', 'index.json is not a regular file');
+  });
   it('an index.json that is a symlink to a secret: the parse error quotes nothing', async () => {
     const b = await base('index-link');
     rmSync(path.join(b.dir, 'index.json'));
@@ -174,7 +188,7 @@ describe('push verifies a layout before sending', () => {
     expect(await head(reg.host, 'leak', sha(`${SECRET}\n`))).toBe(404);
     expect(await head(reg.host, 'leak', b.manifest.layers[0].digest)).toBe(404);
   });
-  it('a damaged layer (same size, other bytes) is refused before any byte is sent', async () => {
+  it('a damaged layer (same size, other bytes) is refused and never committed', async () => {
     const b = await base('push-damaged');
     const file = blobPath(b.dir, b.manifest.layers[0].digest);
     const bytes = readFileSync(file);
