@@ -29,6 +29,8 @@ interface Started {
 /** One pool per compression in use, started on first use. */
 export class LayerCodecs {
   private readonly started = new Map<Compression, Started>();
+  /** Layers compressed so far, every codec: what `--cache-repo` hits save, counted where the work happens. */
+  compressedLayers = 0;
 
   /** `level`: the --compression-level for every codec (each checks its own range), else each codec's default. */
   private constructor(private readonly level: number | undefined, private readonly zstdKey: ((l: number) => string) | undefined) {}
@@ -67,7 +69,7 @@ export class LayerCodecs {
     const gzip = createGzip({ level });
     return {
       codec: gzip.then((g) => ({
-        compression: 'gzip', mediaType: MediaType.LayerGzip, settings: gzipSettingsKey({ level }), compress: (i) => g.compress(i),
+        compression: 'gzip', mediaType: MediaType.LayerGzip, settings: gzipSettingsKey({ level }), compress: (i) => { this.compressedLayers++; return g.compress(i); },
       })),
       close: async () => (await gzip.catch(() => undefined))?.close(),
     };
@@ -80,7 +82,7 @@ export class LayerCodecs {
     });
     return {
       codec: loaded.then(({ z, level }) => ({
-        compression: 'zstd', mediaType: MediaType.LayerZstd, settings: this.zstdKey!(level), compress: (i) => z.compress(i),
+        compression: 'zstd', mediaType: MediaType.LayerZstd, settings: this.zstdKey!(level), compress: (i) => { this.compressedLayers++; return z.compress(i); },
       })),
       close: async () => (await loaded.catch(() => undefined))?.z.close(),
     };
