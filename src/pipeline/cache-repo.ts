@@ -274,7 +274,8 @@ async function* proving(
   } finally {
     if (!feed.writableEnded) feed.destroy();
   }
-  if (tap.digest() !== tar.diffId || tap.size !== tar.uncompressedSize) {
-    throw new OciasmError('CACHE_MISMATCH', `${what} decompresses to ${tap.digest()} (${tap.size} bytes), not the layer's tar (${tar.uncompressedSize} bytes): the cache entry is wrong`);
+  const got = tap.digest();
+  if (got !== tar.diffId || tap.size !== tar.uncompressedSize) {
+    throw new OciasmError('CACHE_MISMATCH', `${what} decompresses to ${got} (${tap.size} bytes), not the layer's tar (${tar.uncompressedSize} bytes): the cache entry is wrong`);
   }
 }
