@@ -7,7 +7,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, write
 import os from 'node:os';
 import path from 'node:path';
 import { CLI, CORES, ROOT, WORK, cpuModel, ensureTools, loadAverage, log, measure, median, sh, versions } from './lib.mjs';
-import { goTree, layoutLayerSize, smallInputs, startRegistry, treeStats } from './setup.mjs';
+import { goTree, layoutLayerSize, mixedTree, smallInputs, startRegistry, treeStats } from './setup.mjs';
 import { profileSummary } from './profile.mjs';
 import { generateTree } from './node-modules-tree.mjs';
 import { pushStartup } from './push-startup.mjs';
@@ -92,6 +92,49 @@ const layer = await alternate([
 const digests = new Set(layer['ociasm build'].extra);
 const zstdDigests = new Set(layer['ociasm build --compression zstd'].extra);
 
+// 1b: the mixed tree (Python, GCC, locales, Perl, valgrind: bench/setup.mjs mixedTree).
+const mixedDir = mixedTree();
+const mixedStats = treeStats(mixedDir);
+writeFileSync(path.join(WORK, 'mixed.yaml'), `images:\n  - name: mixed\n    tag: "1"\n    files: [{ src: mixedtree/, dest: /opt/mixed/ }]\n`);
+const MIXTAR = `tar --sort=name --owner=0 --group=0 --numeric-owner --mtime=@0 -C mixedtree -cf - .`;
+const mixed = await alternate([
+  { name: 'ociasm build', run: async () => {
+    const r = await ociasm(['build', '-f', 'mixed.yaml', '-o', fresh('mixed-ociasm'), '--json', '--no-layer-cache']);
+    return { ...r, size: layerOf(r).size, extra: layerOf(r).digest };
+  } },
+  { name: 'umoci insert', run: async () => {
+    const out = fresh('mixed-umoci');
+    sh('umoci', ['init', '--layout', out]);
+    sh('umoci', ['new', '--image', `${out}:mixed`]);
+    const r = await measure('umoci', ['insert', '--image', `${out}:mixed`, 'mixedtree', '/opt/mixed']);
+    return { ...r, size: layoutLayerSize(out) };
+  } },
+  { name: `tar | pigz -6 -n -p ${CORES}`, run: async () => {
+    const out = `${fresh('mixed-pigz')}.tgz`;
+    const r = await measure('sh', ['-c', `${MIXTAR} | pigz -6 -n -p ${CORES} > ${out}`]);
+    return { ...r, size: statSync(out).size };
+  } },
+  { name: 'ociasm build --compression zstd', run: async () => {
+    const r = await ociasm(['build', '-f', 'mixed.yaml', '-o', fresh('mixed-ociasm-zstd'), '--json', '--no-layer-cache', '--compression', 'zstd']);
+    return { ...r, size: layerOf(r).size, extra: layerOf(r).digest };
+  } },
+  { name: `tar | zstd -3 -T${CORES}`, run: async () => {
+    const out = `${fresh('mixed-zstd')}.tar.zst`;
+    const r = await measure('sh', ['-c', `${MIXTAR} | zstd -q -3 -T${CORES} > ${out}`]);
+    return { ...r, size: statSync(out).size };
+  } },
+]);
+
+const MIXED_LEVELS = (process.env.BENCH_MIXED_LEVELS ?? '4').split(',').filter(Boolean).map(Number);
+const mixedSweep = [];
+for (const level of MIXED_LEVELS) {
+  log(`mixed tree, gzip level ${level}`);
+  const r = await ociasm(['build', '-f', 'mixed.yaml', '-o', fresh(`mixed-level${level}`), '--json', '--no-layer-cache', '--compression-level', String(level)]);
+  mixedSweep.push({ level, wall: r.wall, cpu: r.cpu, rss: r.rss, size: layerOf(r).size });
+}
+log('profiling one mixed-tree build');
+const mixedProfile = await profileSummary(CLI, ['build', '-f', 'mixed.yaml', '-o', fresh('mixed-profile'), '--no-layer-cache'], WORK, ENV);
+
 // 5: many small files, a node_modules-shaped tree generated here (deterministic).
 log(`node_modules tree: ${NM_FILES} files`);
 const t0nm = Date.now();
@@ -169,11 +212,20 @@ const small = await alternate([{ name: 'ociasm build (5 platforms)', run: async 
   return { ...r, size: JSON.parse(r.stdout).images[0].platforms.reduce((s, p) => s + p.layer.size, 0) };
 } }]);
 
+// 6: about a million entries (bench/million.mjs, its own process): peak RSS and bytes per entry.
+let million = null;
+if (process.env.BENCH_MILLION !== '0') {
+  log('a million entries (bench/million.mjs)');
+  const m = spawnSync(process.execPath, [path.join(ROOT, 'bench', 'million.mjs')], { encoding: 'utf8', env: { ...process.env, ...ENV }, maxBuffer: 64 * MiB });
+  const line = m.stdout.trim().split('\n').filter((l) => l.startsWith('{')).at(-1);
+  million = m.status === 0 && line ? JSON.parse(line) : { error: (m.stderr || m.stdout).trim().split('\n').slice(-3).join(' ') };
+}
+
 // A CPU profile of one cold layer build: where the time goes.
 log('profiling one cold build');
 const profile = await profileSummary(CLI, ['build', '-f', 'go.yaml', '-o', fresh('profile'), '--no-layer-cache'], WORK, ENV);
 
-writeReport({ layer, warm, sweep, push, canPush, small, profile, digests, zstdDigests, nm, nmSweep, nmProfile, nmStats, nmGenSeconds });
+writeReport({ mixed, mixedStats, mixedSweep, mixedProfile, million, layer, warm, sweep, push, canPush, small, profile, digests, zstdDigests, nm, nmSweep, nmProfile, nmStats, nmGenSeconds });
 log(`done in ${((Date.now() - started) / 1000).toFixed(0)} s; wrote docs/bench.md`);
 
 function writeReport(r) {
@@ -200,6 +252,25 @@ function writeReport(r) {
   }
   lines.push('', `ociasm's layer digest was the same in every round: ${r.digests.size === 1 ? 'yes' : `NO (${[...r.digests].join(', ')})`}; ` +
     `its zstd layer's too: ${r.zstdDigests.size === 1 ? 'yes' : `NO (${[...r.zstdDigests].join(', ')})`}.`, '');
+  const M = r.mixed;
+  const mo = M['ociasm build'];
+  const mu = M['umoci insert'];
+  const mz = M['ociasm build --compression zstd'];
+  lines.push(`## 1b. Layer build: a mixed tree`, '', `${r.mixedStats.entries} entries, ${r.mixedStats.files} files, ${mb(r.mixedStats.bytes)}: Python 3 (standard library and dist-packages), GCC's libraries and libexec, the locale catalogues, Perl, valgrind's tools and glibc's i18n data, copied from this machine's Debian (bench/setup.mjs mixedTree). Layer cache off.`, '');
+  row(['command', 'wall s', 'CPU s', 'peak RSS MiB (median / max)', 'compressed', 'wall vs umoci']);
+  row(['---', '---:', '---:', '---:', '---:', '---:']);
+  for (const [name, s] of Object.entries(M)) row([name, f(s.wall), f(s.cpu), `${f(s.rss, 0)} / ${f(s.maxRss, 0)}`, mb(s.size), `${f(s.wall / mu.wall)}×`]);
+  const mixedDigests = new Set(mo.extra);
+  const mixedZstdDigests = new Set(mz.extra);
+  lines.push('', `ociasm's layer digests were the same in every round: gzip ${mixedDigests.size === 1 ? 'yes' : 'NO'}, zstd ${mixedZstdDigests.size === 1 ? 'yes' : 'NO'}.`, '');
+  if (r.mixedSweep.length) {
+    lines.push('gzip level on this tree (ociasm, one run each, layer cache off; the default is 5):', '');
+    row(['level', 'wall s', 'CPU s', 'compressed', 'vs umoci size', 'wall vs umoci']);
+    row(['---:', '---:', '---:', '---:', '---:', '---:']);
+    for (const s of r.mixedSweep) row([s.level, f(s.wall), f(s.cpu), mb(s.size), `${f(s.size / mu.size, 3)}×`, `${f(s.wall / mu.wall)}×`]);
+    lines.push('');
+  }
+  lines.push(`Profile of one gzip build of this tree (\`node --cpu-prof\`, self time per thread):`, '', ...r.mixedProfile, '');
   lines.push(`## 2. Warm rebuild (nothing changed)`, '', `Median ${f(warmWall)} s, ${f(warmRatio)}× the cold build of the same round (peak RSS ${f(median(r.warm.map((w) => w.rss)), 0)} MiB).`, '');
   lines.push('## 3. Push to a local registry (fresh repository each time)', '');
   let pushOk = null;
@@ -232,6 +303,10 @@ function writeReport(r) {
   row(['---:', '---:', '---:', '---:', '---:']);
   for (const s of r.nmSweep) row([s.level, f(s.wall), f(s.cpu), mb(s.size), `${f(s.size / nu.size, 3)}×`]);
   lines.push('', `Profile of one build of this tree (\`node --cpu-prof\`, self time per thread):`, '', ...r.nmProfile, '');
+  lines.push('## 6. A million entries', '');
+  if (!r.million) lines.push('Not run (`BENCH_MILLION=0`).', '');
+  else if (r.million.error) lines.push(`bench/million.mjs failed: ${r.million.error}`, '');
+  else lines.push(`\`node bench/million.mjs\`: ${r.million.entries} entries (700,000 empty files in about 276,000 folders), peak RSS ${f(r.million.peakRssMiB, 0)} MiB against ${f(r.million.tinyBuildRssMiB, 0)} MiB for a one-file build: ${r.million.bytesPerEntry} bytes of RSS per entry; ${f(r.million.wall)} s wall, ${f(r.million.cpu)} s CPU.`, '');
   lines.push('## Compression level (ociasm, one run each)', '');
   row(['level', 'wall s', 'CPU s', 'peak RSS MiB', 'compressed', 'vs umoci size']);
   row(['---:', '---:', '---:', '---:', '---:', '---:']);
@@ -250,11 +325,13 @@ function writeReport(r) {
   row(['issue 11: 200k-file tree wall ≤ 1.0 × umoci insert', `${f(no.wall / nu.wall)}× (CPU ${f(no.cpu / nu.cpu)}×)`, verdict(no.wall / nu.wall <= 1.0)]);
   row(['issue 11: 200k-file tree size ≤ umoci\'s', `${mb(no.size)} vs ${mb(nu.size)}`, verdict(no.size <= nu.size)]);
   row(['issue 11: 200k-file tree peak RSS ≤ 200 MiB', `${f(no.maxRss, 0)} MiB`, verdict(no.maxRss <= 200)]);
-  row(['issue 11: mixed (Go) tree gzip wall ≤ 1.0 × umoci, size ≤ umoci\'s', `${f(o.wall / um.wall)}×, ${f(o.size / um.size, 3)}×`, verdict(o.wall / um.wall <= 1.0 && o.size <= um.size)]);
-  row(['issue 11: zstd layer wall ≤ 0.4 × umoci (gzip), Go tree', `${f(oz.wall / um.wall)}×`, verdict(oz.wall / um.wall <= 0.4)]);
-  row(['issue 11: zstd layer size ≤ 0.85 × umoci\'s, Go tree', `${f(oz.size / um.size, 3)}×`, verdict(oz.size / um.size <= 0.85)]);
-  row(['issue 11: zstd layer wall ≤ 0.4 × umoci (gzip), 200k-file tree', `${f(nz.wall / nu.wall)}×, size ${f(nz.size / nu.size, 3)}×`, verdict(nz.wall / nu.wall <= 0.4 && nz.size / nu.size <= 0.85)]);
-  row(['issue 11: 1M-entry tree peak RSS ≤ 400 MiB', 'see "Memory per entry" below (bench/million.mjs)', 'see below']);
+  row(['issue 11: mixed tree gzip wall ≤ 1.0 × umoci, size ≤ umoci\'s', `${f(mo.wall / mu.wall)}× (CPU ${f(mo.cpu / mu.cpu)}×), ${f(mo.size / mu.size, 3)}×`, verdict(mo.wall / mu.wall <= 1.0 && mo.size <= mu.size)]);
+  row(['issue 11: Go tree gzip wall ≤ 1.0 × umoci, size ≤ umoci\'s', `${f(o.wall / um.wall)}× (CPU ${f(o.cpu / um.cpu)}×), ${f(o.size / um.size, 3)}×`, verdict(o.wall / um.wall <= 1.0 && o.size <= um.size)]);
+  row(['issue 11: zstd layer wall ≤ 0.4 × umoci (gzip), size ≤ 0.85 ×, Go tree', `${f(oz.wall / um.wall)}×, size ${f(oz.size / um.size, 3)}×`, verdict(oz.wall / um.wall <= 0.4 && oz.size / um.size <= 0.85)]);
+  row(['issue 11: zstd layer wall ≤ 0.4 × umoci (gzip), size ≤ 0.85 ×, mixed tree', `${f(mz.wall / mu.wall)}×, size ${f(mz.size / mu.size, 3)}×`, verdict(mz.wall / mu.wall <= 0.4 && mz.size / mu.size <= 0.85)]);
+  row(['issue 11: zstd layer wall ≤ 0.4 × umoci (gzip), size ≤ 0.85 ×, 200k-file tree', `${f(nz.wall / nu.wall)}×, size ${f(nz.size / nu.size, 3)}×`, verdict(nz.wall / nu.wall <= 0.4 && nz.size / nu.size <= 0.85)]);
+  const mil = r.million && !r.million.error ? r.million : null;
+  row(['issue 11: 1M-entry tree peak RSS ≤ 400 MiB', mil ? `${f(mil.peakRssMiB, 0)} MiB (${mil.bytesPerEntry} B per entry)` : 'not measured', mil ? verdict(mil.peakRssMiB <= 400) : '**not measured**']);
   row(['issue 11: --cache-repo (layer cache kept in the registry)', 'not built', '**not done**']);
   lines.push('', '## Where the time goes (one cold build, `node --cpu-prof`, self time per thread)', '', ...r.profile, '');
   const analysis = path.join(ROOT, 'bench', 'analysis.md');
