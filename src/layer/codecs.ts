@@ -60,6 +60,22 @@ export class LayerCodecs {
     return s.codec;
   }
 
+  /**
+   * The compression's codec without starting its pool: the pool starts at the
+   * first compress() (a --cache-repo build whose layers all come from the
+   * registry starts none). Same media type and settings key as get()'s.
+   */
+  async lazy(compression: Compression): Promise<LayerCodec> {
+    let settings: string;
+    if (compression === 'gzip') settings = gzipSettingsKey({ level: this.level ?? GZIP_FORMAT.defaultLevel });
+    else settings = this.zstdKey!(this.level ?? (await import('../codec/zstd/index.js')).ZSTD_FORMAT.defaultLevel);
+    const started = () => this.get(compression);
+    return {
+      compression, mediaType: compression === 'gzip' ? MediaType.LayerGzip : MediaType.LayerZstd, settings,
+      compress: (input) => (async function* () { yield* (await started()).compress(input); })(),
+    };
+  }
+
   async closeAll(): Promise<void> {
     await Promise.all([...this.started.values()].map((s) => s.close()));
   }

@@ -277,7 +277,8 @@ async function buildAll(
   if (!cacheRepo?.lookups) for (const img of plans) void codecs.get(compressionOf(img));
   const limit = pLimit(Math.max(1, opts.jobs ?? os.availableParallelism()));
   const cache = new ToolchainCache(opts.cacheDir ?? defaultCacheDir(opts.env));
-  const ctx: PlatformCtx = { store, codec: (img) => codecs.get(compressionOf(img)), epoch, reporter: opts.reporter, opts, cache };
+  const codec = cacheRepo?.lookups ? (img: ImagePlan) => codecs.lazy(compressionOf(img)) : (img: ImagePlan) => codecs.get(compressionOf(img));
+  const ctx: PlatformCtx = { store, codec, epoch, reporter: opts.reporter, opts, cache };
   if (opts.layerCache !== false) ctx.layers = { index: new LayerCache(path.join(cache.dir, 'layers')) };
   if (cacheRepo) ctx.remote = cacheRepo;
   const images: ImageResult[] = [];
