@@ -10,10 +10,11 @@
  */
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { Ajv2020 } from 'ajv/dist/2020.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sha256 } from '../../src/cas/blob-store.js';
 import { freePort, startRegistry, type TestRegistry } from '../harness/registry.js';
-import { blobPath, must, ociasm, refDescriptor, tempDir } from '../harness/util.js';
+import { blobPath, must, ociasm, refDescriptor, ROOT, tempDir } from '../harness/util.js';
 
 const tmp = tempDir('ociasm-cache-repo-');
 const file = path.join(tmp.dir, 'ociasm.yaml');
@@ -88,6 +89,9 @@ describe('--cache-repo', () => {
     expect(r.json.cacheRepo).toEqual({ repository: `${reg.host}/team/cache`, hits: 2, misses: 0, written: 0, compressedLayers: 0 });
     expect(r.json.images[0].platforms.map((p: any) => [p.layer.cached, p.layer.cache])).toEqual([[true, 'registry'], [true, 'registry']]);
     expect(r.json.images[0].index.digest).toBe(first.images[0].index.digest);
+    const check = new Ajv2020({ allErrors: true }).compile(JSON.parse(readFileSync(path.join(ROOT, 'docs/schema/build-result.schema.json'), 'utf8')));
+    expect(check(r.json), JSON.stringify(check.errors)).toBe(true);
+    expect(check(first), JSON.stringify(check.errors)).toBe(true);
     expect(r.stderr).toMatch(/cache-repo: hit sha256:[a-f0-9]{64} → sha256:[a-f0-9]{64} .*proven .*nothing compressed/);
     expect(r.stderr).not.toMatch(/cache-repo: miss/);
     // skopeo reads the fresh layout's image as the first build's, byte for byte.
@@ -158,6 +162,28 @@ describe('--cache-repo', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toContain(`--cache-repo 127.0.0.1:${port}/team/cache: cannot read the layer cache`);
     expect(r.json.cacheRepo).toMatchObject({ hits: 0, misses: 1, written: 0, compressedLayers: 1 });
+    expect(r.json.images[0].platforms[0].manifest.digest).toBe(first.images[0].platforms[0].manifest.digest);
+  });
+
+  it('zstd layers: their own map, and a hit proven through zstd -d gives the same digest', async () => {
+    const a = await build(['--cache-repo', `${reg.host}/team/cache`, '--compression', 'zstd', '--platform', 'linux/amd64']);
+    expect(a.code, a.stderr).toBe(0);
+    expect(a.json.cacheRepo).toMatchObject({ hits: 0, misses: 1, written: 1, compressedLayers: 1 });
+    const raw = JSON.parse(await skopeo('inspect', '--raw', `docker://${reg.host}/team/cache:layer-cache-zstd-v1-level3`));
+    expect(raw.layers).toEqual([{ mediaType: 'application/vnd.oci.image.layer.v1.tar+zstd', digest: a.json.images[0].platforms[0].layer.digest, size: a.json.images[0].platforms[0].layer.size }]);
+    const b = await build(['--cache-repo', `${reg.host}/team/cache`, '--compression', 'zstd', '--platform', 'linux/amd64']);
+    expect(b.code, b.stderr).toBe(0);
+    expect(b.json.cacheRepo).toMatchObject({ hits: 1, misses: 0, written: 0, compressedLayers: 0 });
+    expect(b.json.images[0].index.digest).toBe(a.json.images[0].index.digest);
+  });
+
+  it('a cache that cannot be written is a warning; the build stands', async () => {
+    reg.proxy!.faults.push({ method: 'PUT', path: /\/v2\/ro\/cache\/manifests\//, times: 10, fault: { kind: 'status', status: 403 } });
+    const r = await build(['--cache-repo', `${reg.host}/ro/cache`, '--platform', 'linux/amd64']);
+    reg.proxy!.faults.length = 0;
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain(`--cache-repo ${reg.host}/ro/cache: cannot write the layer cache`);
+    expect(r.json.cacheRepo).toMatchObject({ misses: 1, written: 0, compressedLayers: 1 });
     expect(r.json.images[0].platforms[0].manifest.digest).toBe(first.images[0].platforms[0].manifest.digest);
   });
 
