@@ -156,7 +156,7 @@ async function toNode(h: TarHeader, body: AsyncIterable<Buffer>, spool: Spool): 
       return { kind: 'file', inode: { ...meta(h), size, content: ref } };
     }
     case 'directory':
-      return { kind: 'directory', ...meta(h), children: new Map() };
+      return newDir(meta(h));
     case 'symlink':
       return { kind: 'symlink', ...meta(h), target: h.linkname ?? '' };
     case 'char':

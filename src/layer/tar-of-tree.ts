@@ -18,10 +18,10 @@
 import { closeSync, openSync, readSync } from 'node:fs';
 import { END_OF_ARCHIVE, encodeHeader } from '../codec/tar/encode.js';
 import { paddingLength } from '../codec/tar/fields.js';
-import { type HeaderTemplate, headerTemplate, type SimpleEntryType, writeSimpleHeader } from '../codec/tar/header-into.js';
+import { headerTemplate, type SimpleEntryType, writeHeader } from '../codec/tar/header-into.js';
 import type { TarHeader } from '../codec/tar/types.js';
 import { OciasmError, ioError } from '../errors.js';
-import { type DirNode, EMPTY_XATTRS, type Inode, type Node, walkTree } from '../rootfs/tree.js';
+import { type DirNode, EMPTY_XATTRS, type Inode, type Meta, type Node, walkTree } from '../rootfs/tree.js';
 
 export interface TarStats {
   entries: number;
@@ -127,21 +127,28 @@ function* fileContent(out: Out, inode: Inode, name: string): Generator<Uint8Arra
   }
 }
 
-/** Writes one header: in place when plain, else through encodeHeader (PAX records, devices, validation errors). */
-function* entryHeader(
-  out: Out, t: HeaderTemplate | undefined, path: string, type: SimpleEntryType, meta: { mode: number; uid: number; gid: number; xattrs: Map<string, Buffer> },
-  size: number, linkname: string | undefined, slow: () => TarHeader,
-): Generator<Uint8Array> {
-  if (out.room === 0) {
-    yield out.buf;
-    out.pos = 0;
+/** A file's content fits the output's room: open, one read, close, and no allocation. Throws unless exactly `size` bytes are read. */
+function readSmall(out: Out, file: string, start: number, size: number, name: string): void {
+  let fd: number;
+  try {
+    fd = openSync(file, 'r');
+  } catch (e) {
+    throw ioError('cannot read', file, e);
   }
-  // out.pos is always a multiple of 512 here, and the buffer is too: a whole block fits.
-  if (t && meta.xattrs.size === 0 && writeSimpleHeader(out.buf, out.pos, t, path, type, meta.mode, meta.uid, meta.gid, size, linkname)) {
-    out.pos += 512;
-    return;
+  let seen = 0;
+  try {
+    while (seen < size) {
+      const n = readAt(fd, out, size - seen, start + seen, file);
+      if (n === 0) break;
+      out.pos += n;
+      seen += n;
+    }
+  } finally {
+    closeSync(fd);
   }
-  yield* put(out, encodeHeader(slow()));
+  if (seen !== size) {
+    throw new OciasmError('IO', `${file} (for /${name}) changed while building: expected ${size} bytes, read ${seen}`);
+  }
 }
 
 /**
@@ -153,52 +160,86 @@ export async function* tarOfTree(root: DirNode, mtime: number, stats: TarStats, 
   yield* tarOfTreeSync(root, mtime, stats, buffer);
 }
 
-/** The synchronous core of tarOfTree (exported for tests and benchmarks). */
+/**
+ * The synchronous core of tarOfTree (exported for tests and benchmarks).
+ * The common entry is written without a nested generator or a closure: a
+ * header in place (codec/tar/header-into.ts), a small file's content read
+ * straight after it. Everything else goes through put() and encodeHeader().
+ */
 export function* tarOfTreeSync(root: DirNode, mtime: number, stats: TarStats, buffer?: Buffer): Generator<Uint8Array> {
   const buf = buffer ? buffer.subarray(0, buffer.length - (buffer.length % 512)) : Buffer.allocUnsafeSlow(OUT_CHUNK);
   if (buf.length === 0) throw new OciasmError('INTERNAL', 'tar output buffer is smaller than one block');
   const out = new Out(buf);
   const t = headerTemplate(mtime);
   const firstName = new Map<Inode, string>();
+  // A header that does not fit the room left is written here, then copied (rare: at most once per buffer).
+  let scratch = Buffer.alloc(0);
   for (const { path, node } of walkTree(root)) {
     stats.entries++;
+    // out.pos is always a multiple of 512 here, and the buffer is too: a whole block fits.
+    if (out.room === 0) {
+      yield out.buf;
+      out.pos = 0;
+    }
+    let type: SimpleEntryType;
+    let meta: Meta;
+    let size = 0;
+    let linkname: string | undefined;
+    let inode: Inode | undefined;
     switch (node.kind) {
       case 'file': {
         const i = node.inode;
         const linkTo = i.shared ? firstName.get(i) : undefined;
         if (linkTo !== undefined) {
-          yield* entryHeader(out, t, path, 'hardlink', hardlinkMeta(i), 0, linkTo,
-            () => ({ path, type: 'hardlink', linkname: linkTo, mode: i.mode, uid: i.uid, gid: i.gid, mtime, size: 0 }));
-          continue;
+          // A hardlink's header carries no xattrs: the entry of its target has them.
+          type = 'hardlink';
+          meta = { mode: i.mode, uid: i.uid, gid: i.gid, xattrs: EMPTY_XATTRS };
+          linkname = linkTo;
+          break;
         }
         if (i.shared) firstName.set(i, path);
         stats.files++;
         stats.contentBytes += i.size;
-        yield* entryHeader(out, t, path, 'file', i, i.size, undefined, () => header(path, node, mtime));
-        if (i.size > 0) {
-          yield* fileContent(out, i, path);
-          const pad = paddingLength(i.size);
-          // Content plus padding ends on a block boundary, and so does the buffer: the padding always fits.
-          out.buf.fill(0, out.pos, out.pos + pad);
-          out.pos += pad;
-        }
+        type = 'file';
+        meta = i;
+        size = i.size;
+        inode = i;
         break;
       }
       case 'directory':
-        yield* entryHeader(out, t, path, 'directory', node, 0, undefined, () => header(path, node, mtime));
+        type = 'directory';
+        meta = node;
         break;
       case 'symlink':
-        yield* entryHeader(out, t, path, 'symlink', node, 0, node.target, () => header(path, node, mtime));
+        type = 'symlink';
+        meta = node;
+        linkname = node.target;
         break;
       default:
         yield* put(out, encodeHeader(header(path, node, mtime)));
+        continue;
+    }
+    let n = t && meta.xattrs.size === 0 ? writeHeader(out.buf, out.pos, out.buf.length, t, path, type, meta.mode, meta.uid, meta.gid, size, linkname) : 0;
+    if (n > 0) out.pos += n;
+    else if (n < 0) {
+      if (scratch.length < -n) scratch = Buffer.allocUnsafe(-n);
+      n = writeHeader(scratch, 0, -n, t!, path, type, meta.mode, meta.uid, meta.gid, size, linkname);
+      yield* put(out, scratch.subarray(0, n));
+    } else if (type === 'hardlink') {
+      yield* put(out, encodeHeader({ path, type: 'hardlink', linkname, mode: meta.mode, uid: meta.uid, gid: meta.gid, mtime, size: 0 }));
+    } else {
+      yield* put(out, encodeHeader(header(path, node, mtime)));
+    }
+    if (inode && size > 0) {
+      const ref = inode.content;
+      if (ref.kind !== 'bytes' && size <= out.room) readSmall(out, ref.path, ref.kind === 'spool' ? ref.offset : 0, size, path);
+      else yield* fileContent(out, inode, path);
+      const pad = paddingLength(size);
+      // Content plus padding ends on a block boundary, and so does the buffer: the padding always fits.
+      out.buf.fill(0, out.pos, out.pos + pad);
+      out.pos += pad;
     }
   }
   yield* put(out, END_OF_ARCHIVE);
   if (out.pos > 0) yield out.buf.subarray(0, out.pos);
-}
-
-/** A hardlink's header carries no xattrs: the entry of its target has them. */
-function hardlinkMeta(i: Inode): { mode: number; uid: number; gid: number; xattrs: Map<string, Buffer> } {
-  return { mode: i.mode, uid: i.uid, gid: i.gid, xattrs: EMPTY_XATTRS };
 }

@@ -8,7 +8,7 @@ import { ACL_XATTR_ACCESS, ACL_XATTR_DEFAULT, encodeAcl, modeForAcl, parseAclTex
 import type { PathEntry } from '../buildfile/types.js';
 import { OciasmError } from '../errors.js';
 import { insertNode, lookup } from './insert.js';
-import type { DirNode, Meta, Node } from './tree.js';
+import { type DirNode, type Meta, type Node, newDir } from './tree.js';
 import { imagePath } from './image-path.js';
 
 export function parseOwner(owner: string, where: string): { uid: number; gid: number } {
@@ -56,7 +56,7 @@ export function applyPathEntry(root: DirNode, entry: PathEntry, where: string): 
   }
   let node: Node;
   if (entry.type === 'directory') {
-    node = { kind: 'directory', ...meta, children: new Map() };
+    node = newDir(meta);
   } else if (entry.type === 'symlink') {
     node = { kind: 'symlink', ...meta, target: entry.target! };
   } else {

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { getAttributeSync, listAttributesSync } from '@napi-rs/xattr';
 import { ioError, OciasmError } from '../errors.js';
 import { ensureDir, mergeNode } from './insert.js';
-import { compareNames, type ContentRef, type DirNode, EMPTY_XATTRS, type Inode, type Meta, type Node, newDir } from './tree.js';
+import { ChildList, compareNames, type ContentRef, type DirNode, EMPTY_XATTRS, HostFile, type Inode, type Meta, type Node, newDir } from './tree.js';
 
 const DROPPED_XATTRS = new Set(['security.selinux']);
 
@@ -58,7 +58,8 @@ function lstatOrThrow(file: string, where: string): Stats {
  * Where a host file's content is: its folder's path (one string shared by all
  * siblings) and its name (the same string as the tree's key), joined only when
  * the file is read. A full path per file was the largest part of a big
- * tree's memory (docs/bench.md, memory per entry).
+ * tree's memory (docs/bench.md, memory per entry). Unshared files without a
+ * known digest (nearly all) are a HostFile instead, which does the same.
  */
 class HostContent {
   readonly kind = 'host' as const;
@@ -90,13 +91,15 @@ class HostReader {
   /** `dir` + `name` is the file's path; `dir` ends with '/' (or is '' when `name` is the whole path). */
   node(file: string, st: Stats, dir = '', name = file): Node | undefined {
     if (st.isFile()) {
+      const sha256 = this.opts.knownDigests?.get(file);
+      const uid = this.opts.preserveOwner ? st.uid : 0;
+      const gid = this.opts.preserveOwner ? st.gid : 0;
+      if (st.nlink <= 1 && sha256 === undefined) return new HostFile(st.mode & 0o7777, uid, gid, readXattrs(file), st.size, dir, name);
       const key = `${st.dev}:${st.ino}`;
       let inode = st.nlink > 1 ? this.inodes.get(key) : undefined;
       if (!inode) {
-        const sha256 = this.opts.knownDigests?.get(file);
-        const m = this.meta(file, st, true);
         const content: ContentRef = sha256 ? new KnownHostContent(dir, name, sha256) : new HostContent(dir, name);
-        inode = { mode: m.mode, uid: m.uid, gid: m.gid, xattrs: m.xattrs, size: st.size, content };
+        inode = { mode: st.mode & 0o7777, uid, gid, xattrs: readXattrs(file), size: st.size, content };
         if (st.nlink > 1) {
           inode.shared = true;
           this.inodes.set(key, inode);
@@ -105,14 +108,15 @@ class HostReader {
       return { kind: 'file', inode };
     }
     if (st.isDirectory()) {
-      const dir = newDir(this.meta(file, st, true));
+      const meta = this.meta(file, st, true);
       const prefix = file.endsWith('/') ? file : `${file}/`;
+      const pairs: (string | Node)[] = [];
       for (const name of this.list(file)) {
         const child = prefix + name;
         const node = this.node(child, lstatOrThrow(child, this.opts.where), prefix, name);
-        if (node) dir.children.set(name, node);
+        if (node) pairs.push(name, node);
       }
-      return dir;
+      return newDir(meta, new ChildList(pairs));
     }
     if (st.isSymbolicLink()) {
       return { kind: 'symlink', target: readlinkSync(file), ...this.meta(file, st, false) };
