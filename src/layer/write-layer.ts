@@ -9,9 +9,10 @@
  * holds the blob recorded for it, nothing is read or compressed at all.
  *
  * With a remote layer cache (`--cache-repo`, src/pipeline/cache-repo.ts),
- * a local miss first tars the tree without compressing it, for its diffID;
- * the remote cache then gives a blob it has proven to hold exactly that tar,
- * or nothing, and only then is the tree tarred again and compressed. Every
+ * a local miss first tars the tree without compressing it, for its diffID
+ * (unless the remote cache has nothing for these settings); the remote cache
+ * then gives a blob it has proven to hold exactly that tar, or nothing, and
+ * only then is the tree tarred again and compressed. Every
  * layer compressed or reused is offered to the remote cache.
  */
 import type { BigIntStats } from 'node:fs';
@@ -39,12 +40,22 @@ export interface LayerReuse {
   index: LayerCache;
 }
 
+export interface TarPass {
+  diffId: Digest;
+  uncompressedSize: number;
+  stats: TarStats;
+}
+
 /** A layer cache by content, elsewhere (a registry repository: src/pipeline/cache-repo.ts). */
 export interface RemoteLayers {
   /** False: only record (--no-layer-cache); no tar pass, no lookup. */
   readonly lookups: boolean;
-  /** A blob proven to hold exactly this tar, already put into `store`, or undefined (a miss). Never throws for a cache fault. */
-  fetch(tar: { diffId: Digest; uncompressedSize: number }, codec: LayerCodec, store: BlobStore, signal?: AbortSignal): Promise<BlobInfo | undefined>;
+  /**
+   * A blob proven to hold exactly the tree's tar, already put into `store`, with the tar's
+   * diffID, or undefined (a miss). `tar` runs the diffID pass; it is not run when the cache
+   * cannot hit (unreadable, or no entry for the settings). Never throws for a cache fault.
+   */
+  fetch(tar: () => Promise<TarPass>, codec: LayerCodec, store: BlobStore, signal?: AbortSignal): Promise<{ blob: BlobInfo; tar: TarPass } | undefined>;
   /** A layer of this build (compressed, or reused from the local cache), for the remote cache to keep. */
   record(layer: WrittenLayer, codec: LayerCodec): void;
 }
@@ -89,7 +100,7 @@ function fromCache(e: CachedLayer, mediaType: string): WrittenLayer {
 }
 
 /** The tree's tar, hashed and counted, compressed by nobody: its diffID. */
-async function diffPass(root: DirNode, mtime: number, signal?: AbortSignal): Promise<{ diffId: Digest; uncompressedSize: number; stats: TarStats }> {
+async function diffPass(root: DirNode, mtime: number, signal?: AbortSignal): Promise<TarPass> {
   const stats: TarStats = { entries: 0, files: 0, contentBytes: 0 };
   const diff = new HashingTap();
   const scratch = Buffer.allocUnsafeSlow(OUT_CHUNK);
@@ -120,9 +131,9 @@ export async function writeLayer(
     }
   }
   if (remote?.lookups) {
-    const tar = await diffPass(root, mtime, signal);
-    const blob = await remote.fetch(tar, codec, store, signal);
-    if (blob) {
+    const got = await remote.fetch(() => diffPass(root, mtime, signal), codec, store, signal);
+    if (got) {
+      const { blob, tar } = got;
       const layer: WrittenLayer = {
         descriptor: { mediaType: codec.mediaType, digest: blob.digest, size: blob.size },
         diffId: tar.diffId, uncompressedSize: tar.uncompressedSize, stats: tar.stats, cached: true, cache: 'remote',

@@ -5,7 +5,8 @@
  * - The key is content, valid on any machine: the layer's diffID (the tar's
  *   sha256, one tar pass without compression) under the codec's settings key
  *   (compression, format version, level), one map per settings key
- *   (src/cache/cache-map.ts), fetched once per build.
+ *   (src/cache/cache-map.ts), fetched once per build. When that map is empty
+ *   or unreadable the tar pass is skipped: nothing could hit.
  * - A hit is proven, never believed: the blob is downloaded into the work
  *   store, and only a blob whose bytes have the recorded digest AND whose
  *   decompression is exactly this tar (sha256 = diffID, same length) is
@@ -38,7 +39,7 @@ import { parseReference, type Reference, referenceName } from '../codec/referenc
 import { sourceReader } from '../copy/copy.js';
 import { isOciasmError, OciasmError } from '../errors.js';
 import type { LayerCodec } from '../layer/codecs.js';
-import type { RemoteLayers, WrittenLayer } from '../layer/write-layer.js';
+import type { RemoteLayers, TarPass, WrittenLayer } from '../layer/write-layer.js';
 import { type Digest, MediaType } from '../oci/types.js';
 import type { Registries } from '../registry/registries.js';
 import type { RegistryRepository } from '../registry/repository.js';
@@ -147,9 +148,16 @@ export class CacheRepo implements RemoteLayers {
     return m;
   }
 
-  async fetch(tar: { diffId: Digest; uncompressedSize: number }, codec: LayerCodec, store: BlobStore, signal?: AbortSignal): Promise<BlobInfo | undefined> {
+  async fetch(pass: () => Promise<TarPass>, codec: LayerCodec, store: BlobStore, signal?: AbortSignal): Promise<{ blob: BlobInfo; tar: TarPass } | undefined> {
     const map = await this.map(codec.settings, signal);
-    const entry = map?.entries.find((e) => e.diffId === tar.diffId);
+    if (!map || map.entries.length === 0) {
+      // Nothing could hit: no tar pass, the layer is compressed straight away.
+      this.misses++;
+      this.debug?.(`cache-repo: ${map ? 'no entries' : 'no readable map'} for ${codec.settings} in ${this.label}: compressing, no diffID pass`);
+      return undefined;
+    }
+    const tar = await pass();
+    const entry = map.entries.find((e) => e.diffId === tar.diffId);
     if (!entry) {
       this.misses++;
       this.debug?.(`cache-repo: miss ${tar.diffId} (${codec.settings}) in ${this.label}`);
@@ -169,7 +177,7 @@ export class CacheRepo implements RemoteLayers {
       list.push(tar.diffId);
       this.hit.set(codec.settings, list);
       this.debug?.(`cache-repo: hit ${tar.diffId} → ${info.digest} from ${this.label}, proven (digest and diffID); nothing compressed`);
-      return info;
+      return { blob: info, tar };
     } catch (e) {
       signal?.throwIfAborted();
       this.misses++;

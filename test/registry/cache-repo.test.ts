@@ -62,9 +62,11 @@ afterAll(async () => {
 
 describe('--cache-repo', () => {
   it('a first build writes the map and its blobs into REPO (skopeo reads and copies them)', async () => {
-    const r = await build(['--cache-repo', `${reg.host}/team/cache`]);
+    const r = await build(['--cache-repo', `${reg.host}/team/cache`, '--debug']);
     expect(r.code, r.stderr).toBe(0);
     first = r.json;
+    // An empty repository cannot hit: no diffID pass, straight to compression.
+    expect(r.stderr).toContain(`cache-repo: no entries for gzip/v1/level5 in ${reg.host}/team/cache: compressing, no diffID pass`);
     expect(first.cacheRepo).toEqual({ repository: `${reg.host}/team/cache`, hits: 0, misses: 2, written: 2, compressedLayers: 2 });
     const layers = first.images[0].platforms.map((p: any) => p.layer);
     expect(layers.map((l: any) => [l.cached, l.cache])).toEqual([[false, undefined], [false, undefined]]);
