@@ -142,10 +142,13 @@ export class CacheRepo implements RemoteLayers {
     }
   }
 
-  private map(settings: string, signal?: AbortSignal): Promise<CacheMap | undefined> {
+  /** One read per settings key, shared by every image: not cancelled by one image's signal (each caller checks its own). */
+  private async map(settings: string, signal?: AbortSignal): Promise<CacheMap | undefined> {
     let m = this.maps.get(settings);
-    if (!m) this.maps.set(settings, (m = this.readMap(settings, signal)));
-    return m;
+    if (!m) this.maps.set(settings, (m = this.readMap(settings)));
+    const map = await m;
+    signal?.throwIfAborted();
+    return map;
   }
 
   async fetch(pass: () => Promise<TarPass>, codec: LayerCodec, store: BlobStore, signal?: AbortSignal): Promise<{ blob: BlobInfo; tar: TarPass } | undefined> {
