@@ -1,7 +1,7 @@
 /**
  * Opens a base layer blob as an uncompressed tar stream, checking its digest
  * as it is read, by its media type: gzip and zstd through codec/decompress
- * (zstd by Debian's `zstd -dc`, since Node 20 has no zstd); plain tar passes through.
+ * (zstd in-process by the pinned libzstd); plain tar passes through.
  *
  * Decompression bombs: the uncompressed stream is counted as it flows and a
  * layer is refused (LIMIT_EXCEEDED) the moment it passes `maxLayerBytes`, or

@@ -1,9 +1,12 @@
 /**
  * Decompression of tar streams, by kind. Rules:
- * - gzip is decompressed in-process (zlib); zstd and xz by Debian's
- *   `zstd -dc` and `xz -dc`, since Node 20 has neither. A missing program is
- *   TOOL_MISSING naming the package; a failing one is ZSTD_INVALID or
- *   XZ_INVALID with the program's own words; both name `what`.
+ * - gzip is decompressed in-process (zlib), zstd in-process too by the
+ *   pinned libzstd (zstd-napi, the library the zstd codec writes with),
+ *   accepting windows up to 2^ZSTD_MAX_WINDOW_LOG (128 MiB, the default
+ *   limit of libzstd and of `zstd -d`); a larger window, a truncated or
+ *   corrupt stream is ZSTD_INVALID with libzstd's words. xz by Debian's
+ *   `xz -dc`, since Node has none: a missing program is TOOL_MISSING naming
+ *   the package, a failing one XZ_INVALID with its words. All name `what`.
  * - `bounded` counts uncompressed bytes as they flow and stops a
  *   decompression bomb (LIMIT_EXCEEDED) past a size or a ratio to the
  *   compressed size (docs/security.md, "Local").
@@ -15,6 +18,7 @@ import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { execa } from 'execa';
 import { type ErrorCode, OciasmError } from '../errors.js';
+import { zstdBinding } from './zstd/binding.js';
 
 export interface InflateLimits {
   /** Most uncompressed bytes one layer may have (default DEFAULT_MAX_LAYER_BYTES; CLI --max-layer-size). */
@@ -69,7 +73,7 @@ export function decompress(kind: Compression, input: AsyncIterable<Uint8Array>, 
     case 'gzip':
       return gunzip(input, what);
     case 'zstd':
-      return external({ program: 'zstd', pkg: 'zstd', kind: 'zstd', code: 'ZSTD_INVALID' }, input, what);
+      return unzstd(input, what);
     case 'xz':
       return external({ program: 'xz', pkg: 'xz-utils', kind: 'xz', code: 'XZ_INVALID' }, input, what);
   }
@@ -87,6 +91,49 @@ export async function* gunzip(input: AsyncIterable<Uint8Array>, what: string): A
     throw new OciasmError('GZIP_INVALID', `${what}: ${(e as Error).message}`, { cause: e });
   } finally {
     feed.destroy();
+  }
+}
+
+/** Largest zstd window a layer may ask for: 2^27 = 128 MiB of decoder memory (libzstd's ZSTD_WINDOWLOG_LIMIT_DEFAULT). */
+export const ZSTD_MAX_WINDOW_LOG = 27;
+const ZSTD_OUT = 1 << 20;
+
+/** One or more zstd frames (and skippable frames) in sequence, as RFC 8878 §3.1 allows. */
+export async function* unzstd(input: AsyncIterable<Uint8Array>, what: string): AsyncGenerator<Uint8Array> {
+  const b = zstdBinding();
+  const dctx = new b.DCtx();
+  dctx.setParameter(b.DParameter.windowLogMax, ZSTD_MAX_WINDOW_LOG);
+  let out = Buffer.allocUnsafe(ZSTD_OUT);
+  let pending = -1; // libzstd's hint: 0 once a frame is complete; -1 before any input
+  const step = (src: Uint8Array): { consumed: number; full: boolean; part?: Buffer } => {
+    let r;
+    try {
+      r = dctx.decompressStream(out, src);
+    } catch (e) {
+      const m = (e as Error).message;
+      const hint = /memory|window/i.test(m) ? ` (ociasm reads zstd windows up to ${2 ** ZSTD_MAX_WINDOW_LOG} bytes, 2^${ZSTD_MAX_WINDOW_LOG})` : '';
+      throw new OciasmError('ZSTD_INVALID', `${what}: zstd: ${m}${hint}`, { cause: e });
+    }
+    const [ret, produced, consumed] = r;
+    pending = ret;
+    if (produced === 0) return { consumed, full: false };
+    const part = out.subarray(0, produced);
+    out = Buffer.allocUnsafe(ZSTD_OUT);
+    return { consumed, full: produced === ZSTD_OUT, part };
+  };
+  for await (const chunk of input) {
+    let src = chunk;
+    let full = false;
+    // Feed until the chunk is used up and libzstd has no more output waiting for room.
+    while (src.length > 0 || full) {
+      const s = step(src);
+      if (s.part) yield s.part;
+      src = src.subarray(s.consumed);
+      full = s.full;
+    }
+  }
+  if (pending !== 0) {
+    throw new OciasmError('ZSTD_INVALID', `${what}: zstd: ${pending < 0 ? 'empty, not a zstd stream' : 'truncated: the stream ends inside a frame'}`);
   }
 }
 

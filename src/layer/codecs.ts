@@ -94,7 +94,7 @@ export class LayerCodecs {
   private startZstd(): Started {
     const loaded = import('../codec/zstd/index.js').then(({ createZstd, ZSTD_FORMAT }) => {
       const level = this.level ?? ZSTD_FORMAT.defaultLevel;
-      return { z: createZstd({ level }), level };
+      return createZstd({ level }).then((z) => ({ z, level }));
     });
     return {
       codec: loaded.then(({ z, level }) => ({

@@ -7,10 +7,11 @@
  *
  * Per-file cost is what matters for trees of many small files (docs/bench.md):
  * headers, contents and padding are written straight into one output buffer
- * of OUT_CHUNK bytes, which is yielded when full. Plain headers are built in
- * place (codec/tar/header-into.ts, the same bytes as encodeHeader); small
- * files are read with one read() into that buffer. So a small file costs
- * open, read, close and no allocation at all.
+ * of OUT_CHUNK bytes, which is yielded when full. Common headers, with the
+ * PAX record of a long ASCII name, are built in place
+ * (codec/tar/header-into.ts, the same bytes as encodeHeader); small files
+ * are read with one read() into that buffer. So a small file costs open,
+ * read, close and about no allocation.
  *
  * The yielded chunks are views of that one buffer: each is valid only until
  * the next one is requested. Consumers hash or copy synchronously.

@@ -6,6 +6,8 @@ import {
   GOLDEN_GZIP_SHA256, GZIP_FORMAT, createGzip, goldenInput, gzipHeader, gzipSettingsKey, gzipTrailer,
   type GzipCompressor,
 } from '../../src/codec/gzip/index.js';
+import { goldenDigest, goldenDigestNow } from '../../src/codec/gzip/compressor.js';
+import { DeflatePool } from '../../src/codec/gzip/pool.js';
 import { OciasmError } from '../../src/errors.js';
 
 const pako = createRequire(import.meta.url)('pako') as typeof import('pako');
@@ -80,6 +82,20 @@ describe('gzip codec', () => {
     expect(GOLDEN_GZIP_SHA256[6]).toBe(golden);
     expect(sha256(await gz(auto[1]!, goldenInput()))).toBe(golden);
     expect(sha256(await gz(pakoC, goldenInput()))).toBe(golden);
+  });
+
+  it('the start-up self-test (all blocks dispatched at once) gives the streamed golden digest, for both engines', async () => {
+    const pool = new DeflatePool(2);
+    try {
+      for (const level of [1, 5, 6]) {
+        const pakoNow = await goldenDigestNow(pool, 'pako', level);
+        expect(pakoNow).toBe(GOLDEN_GZIP_SHA256[level]);
+        expect(pakoNow).toBe(await goldenDigest(pool, 'pako', level));
+        expect(await goldenDigestNow(pool, 'native', level)).toBe(await goldenDigest(pool, 'native', level));
+      }
+    } finally {
+      await pool.close();
+    }
   });
 
   it('the recorded golden digests are what pako 3.0.3 produces, at every level', () => {

@@ -20,7 +20,9 @@ rmSync(tmp.dir, { recursive: true, force: true });
 mkdirSync(tmp.dir, { recursive: true });
 const src = path.join(tmp.dir, 'src');
 const layout = path.join(tmp.dir, 'oci');
-const BIG = Buffer.from(goldenInput(5 << 20)); // three 2 MiB frames
+// 24 MiB whose second half repeats the first: long-distance matches 12 MiB back, inside the 64 MiB window (format v2) and past the 8 MiB windows decoders see most.
+const HALF = goldenInput(12 << 20);
+const BIG = Buffer.concat([HALF, HALF]);
 const env = { ...process.env, OCIASM_CACHE_DIR: path.join(tmp.dir, 'cache') };
 let containerd: ChildProcess | undefined;
 afterAll(async () => {
@@ -51,6 +53,12 @@ describe('a zstd layer', () => {
     const { manifest, config } = layerOf(layout);
     expect(manifest.layers).toHaveLength(1);
     expect(manifest.layers[0].mediaType).toBe('application/vnd.oci.image.layer.v1.tar+zstd');
+    // one frame, the 2^26 window, a checksum (Debian's zstd reads the header); the repeat made it compress below one half
+    const info = await must('zstd', ['-lv', path.join(layout, 'blobs', 'sha256', manifest.layers[0].digest.slice(7))]);
+    expect(info).toMatch(/# Zstandard Frames: 1\b/);
+    expect(info).toMatch(/Window Size: 64\.0 MiB/);
+    expect(info).toMatch(/Check: XXH64/);
+    expect(manifest.layers[0].size).toBeLessThan(BIG.length * 0.6);
     const dir = path.join(tmp.dir, 'skopeo-dir');
     await must('skopeo', ['copy', '-q', '--dest-decompress', `oci:${layout}:z:1`, `dir:${dir}`]);
     const diffId = config.rootfs.diff_ids[0] as string;

@@ -87,9 +87,11 @@ describe('malformed base layers', () => {
     expect(stderr).toContain('ZSTD_INVALID');
   });
 
-  it('a zstd layer without the zstd program says what to install', async () => {
-    const { stderr } = await fails('no-zstd', { tar: GOOD, compression: 'zstd' }, { PATH: path.join(tmp.dir, 'empty-bin') });
-    expect(stderr).toContain('TOOL_MISSING');
-    expect(stderr).toContain('apt-get install zstd');
+  it('a zstd layer is read without any zstd program (in-process libzstd)', async () => {
+    await handLayout(bases, 'no-zstd', [{ tar: GOOD }, { tar: GOOD, compression: 'zstd' }]);
+    const file = path.join(tmp.dir, 'no-zstd.yaml');
+    writeFileSync(file, 'images:\n  - { name: no-zstd, base: "oci:bases:no-zstd" }\n');
+    const r = await ociasm(['build', '-f', file, '-o', path.join(tmp.dir, 'oci-no-zstd')], { env: { PATH: path.join(tmp.dir, 'empty-bin') } });
+    expect(r.code, r.stderr).toBe(0);
   });
 });

@@ -1,27 +1,33 @@
 /**
- * The ociasm zstd format, version 1 (see docs/zstd-format.md).
+ * The ociasm zstd format, version 2 (see docs/zstd-format.md).
  *
- * The input is cut into fixed-size blocks; each block is compressed on its
- * own, with ZSTD_compress() at the chosen level, into one zstd frame (frame
- * header with the content size, no checksum, no dictionary). The frames are
- * concatenated: a valid zstd stream that every decoder reads as one.
- * The bytes depend only on the input, the level and the pinned libzstd
- * build (a WebAssembly module, so never on the Node release, the CPU or the
- * worker count).
+ * One zstd frame per layer, written by libzstd's streaming API
+ * (ZSTD_compressStream2: every input chunk with ZSTD_e_continue, then
+ * ZSTD_e_end with no input), never the one-shot path, with these parameters
+ * and nothing else set: the level, long-distance matching on, windowLog
+ * ZSTD_FORMAT.windowLog, the content checksum on, and nbWorkers ≥ 1
+ * (libzstd's own threads). The frame header has no content size (a stream
+ * does not know it). For nbWorkers ≥ 1 libzstd's output does not depend on
+ * the worker count nor on how the input is cut into chunks; it depends only
+ * on the input, these parameters and the libzstd version, which is pinned
+ * (ZSTD_FORMAT.libzstdVersion) and checked before any work.
  */
 import { OciasmError } from '../../errors.js';
 
 export const ZSTD_FORMAT = Object.freeze({
-  /** Bump whenever the produced bytes could change; part of zstdSettingsKey(). */
-  version: 1,
-  /** Uncompressed bytes per frame; the last frame may be shorter. */
-  blockSize: 2 << 20,
+  /** Bump whenever the produced bytes could change; part of zstdSettingsKey(). v1 was 2 MiB independent frames (WebAssembly libzstd). */
+  version: 2,
   defaultLevel: 3,
   minLevel: 1,
   maxLevel: 19,
-  /** The implementation whose output defines the format: this npm package, this exact WebAssembly file. */
-  reference: '@bokuweb/zstd-wasm@0.0.27',
-  wasmSha256: '80260eee5795ee8072bb5821e203730c74dca3909938f5ac1128da67f96223df',
+  /** log2 of the window: 2^26 = 64 MiB, what a decoder must hold per layer (docs/zstd-format.md, "Window"). */
+  windowLog: 26,
+  longDistanceMatching: true,
+  checksum: true,
+  /** The implementation whose output defines the format: this npm package (built from its bundled libzstd source)... */
+  reference: 'zstd-napi@0.0.13',
+  /** ...which must report exactly this ZSTD_versionNumber() (1.5.7). */
+  libzstdVersion: 10507,
 });
 
 export function checkZstdLevel(level: unknown): number {
@@ -33,4 +39,12 @@ export function checkZstdLevel(level: unknown): number {
     );
   }
   return level;
+}
+
+/** libzstd's threads for one layer: at least 1 (nbWorkers 0 is another code path with other bytes). */
+export function checkZstdWorkers(workers: unknown): number {
+  if (typeof workers !== 'number' || !Number.isInteger(workers) || workers < 1 || workers > 64) {
+    throw new OciasmError('ZSTD_INVALID', `zstd workers must be an integer from 1 to 64, got ${String(workers)}`);
+  }
+  return workers;
 }
