@@ -13,12 +13,17 @@ import path from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sha256 } from '../../src/cas/blob-store.js';
+import { cacheTag } from '../../src/cache/cache-map.js';
+import { GZIP_FORMAT, gzipSettingsKey } from '../../src/codec/gzip/index.js';
+import { ZSTD_FORMAT } from '../../src/codec/zstd/format.js';
+import { zstdSettingsKey } from '../../src/codec/zstd/index.js';
 import { freePort, startRegistry, type TestRegistry } from '../harness/registry.js';
 import { blobPath, must, ociasm, refDescriptor, ROOT, tempDir } from '../harness/util.js';
 
 const tmp = tempDir('ociasm-cache-repo-');
 const file = path.join(tmp.dir, 'ociasm.yaml');
-const TAG = 'layer-cache-gzip-v1-level5';
+const GZIP = gzipSettingsKey({ level: GZIP_FORMAT.defaultLevel });
+const TAG = cacheTag(GZIP);
 let reg: TestRegistry;
 let first: any;
 let runs = 0;
@@ -66,7 +71,7 @@ describe('--cache-repo', () => {
     expect(r.code, r.stderr).toBe(0);
     first = r.json;
     // An empty repository cannot hit: no diffID pass, straight to compression.
-    expect(r.stderr).toContain(`cache-repo: no entries for gzip/v1/level5 in ${reg.host}/team/cache: compressing, no diffID pass`);
+    expect(r.stderr).toContain(`cache-repo: no entries for ${GZIP} in ${reg.host}/team/cache: compressing, no diffID pass`);
     expect(first.cacheRepo).toEqual({ repository: `${reg.host}/team/cache`, hits: 0, misses: 2, written: 2, compressedLayers: 2 });
     const layers = first.images[0].platforms.map((p: any) => p.layer);
     expect(layers.map((l: any) => [l.cached, l.cache])).toEqual([[false, undefined], [false, undefined]]);
@@ -80,7 +85,7 @@ describe('--cache-repo', () => {
     const out = path.join(tmp.dir, 'skopeo-copy');
     await skopeo('copy', `docker://${reg.host}/team/cache:${TAG}`, `oci:${out}:cache`);
     const map = JSON.parse(readFileSync(blobPath(out, raw.config.digest), 'utf8'));
-    expect(map.settings).toBe('gzip/v1/level5');
+    expect(map.settings).toBe(GZIP);
     expect(map.entries.map((e: any) => [e.diffId, e.digest]).sort()).toEqual(layers.map((l: any) => [l.diffId, l.digest]).sort());
     for (const l of layers) expect(sha256(readFileSync(blobPath(out, l.digest)))).toBe(l.digest);
   });
@@ -131,7 +136,7 @@ describe('--cache-repo', () => {
     };
     copyFileSync(blobPath(path.join(tmp.dir, 'run1', 'oci'), arm.digest), blobPath(poison, arm.digest));
     const map = Buffer.from(JSON.stringify({
-      settings: 'gzip/v1/level5',
+      settings: GZIP,
       entries: [{ diffId: amd.diffId, uncompressedSize: amd.uncompressedSize, digest: arm.digest, size: arm.size, mediaType: arm.mediaType }],
     }));
     const config = put(map);
@@ -167,11 +172,11 @@ describe('--cache-repo', () => {
     expect(r.json.images[0].platforms[0].manifest.digest).toBe(first.images[0].platforms[0].manifest.digest);
   });
 
-  it('zstd layers: their own map, and a hit proven through zstd -d gives the same digest', async () => {
+  it('zstd layers: their own map, and a hit proven through zstd decompression gives the same digest', async () => {
     const a = await build(['--cache-repo', `${reg.host}/team/cache`, '--compression', 'zstd', '--platform', 'linux/amd64']);
     expect(a.code, a.stderr).toBe(0);
     expect(a.json.cacheRepo).toMatchObject({ hits: 0, misses: 1, written: 1, compressedLayers: 1 });
-    const raw = JSON.parse(await skopeo('inspect', '--raw', `docker://${reg.host}/team/cache:layer-cache-zstd-v1-level3`));
+    const raw = JSON.parse(await skopeo('inspect', '--raw', `docker://${reg.host}/team/cache:${cacheTag(zstdSettingsKey({ level: ZSTD_FORMAT.defaultLevel }))}`));
     expect(raw.layers).toEqual([{ mediaType: 'application/vnd.oci.image.layer.v1.tar+zstd', digest: a.json.images[0].platforms[0].layer.digest, size: a.json.images[0].platforms[0].layer.size }]);
     const b = await build(['--cache-repo', `${reg.host}/team/cache`, '--compression', 'zstd', '--platform', 'linux/amd64']);
     expect(b.code, b.stderr).toBe(0);
