@@ -32,6 +32,7 @@ import {
   BlobLocations, type BlobReader, type ImageDestination, type ImageSource, type Manifest, type Opts, type PutBlobOutcome,
 } from '../transports/types.js';
 import { type ExistingIndexPolicy, guardTag, rootEntries } from './index-guard.js';
+import { EMPTY_SHA256, verifyingReader } from './verify-stream.js';
 import { type ImageGraph, walkImage } from './walk.js';
 
 export type { ExistingIndexPolicy } from './index-guard.js';
@@ -86,6 +87,26 @@ export interface CopyResult {
 /** A blob of a source by range, for a destination to read (and re-read on resume). */
 export function sourceReader(source: ImageSource, desc: Descriptor, opts: Opts = {}): BlobReader {
   return { size: desc.size, openAt: (offset, end) => source.openBlob(desc, { offset, end }, opts) };
+}
+
+/**
+ * The up-front part of checking a local source's blob: it is a regular file of
+ * the descriptor's size (statBlob; anything else gets the source's own
+ * verifyBlob message: missing, a symlink, not a regular file), and an empty
+ * blob is the empty digest. The sha256 of the rest is checked as it streams.
+ */
+async function checkUpFront(src: ImageSource, desc: Descriptor, opts: Opts): Promise<void> {
+  const have = await src.statBlob(desc.digest, opts);
+  if (have === undefined) {
+    await src.verifyBlob!(desc, opts);
+    return;
+  }
+  if (have !== desc.size) {
+    throw new OciasmError('DIGEST_MISMATCH', `${src.name}: blob ${desc.digest} has ${have} bytes, its descriptor says ${desc.size}; nothing of it was sent`);
+  }
+  if (desc.size === 0 && desc.digest !== EMPTY_SHA256) {
+    throw new OciasmError('DIGEST_MISMATCH', `${src.name}: blob ${desc.digest} is empty, which is ${EMPTY_SHA256}; nothing of it was sent`);
+  }
 }
 
 function parseIndex(m: Manifest, label: string): ImageIndex {
@@ -194,23 +215,26 @@ export async function copyImages(requests: CopyRequest[], opts: CopyOptions = {}
   // Blobs: each (destination, digest) once; a blob a destination got becomes a place later ones may mount from.
   const blobJobs = new Map<string, Promise<void>>();
   const firstInLane = new Map<string, Promise<void>>();
-  // A source that can check its blobs up front (a layout) does so once per blob, before any destination gets a byte.
-  const verified = new Map<string, Promise<void>>();
-  const verifyOnce = (src: ImageSource, desc: Descriptor): Promise<void> => {
-    if (!src.verifyBlob) return Promise.resolve();
+  // A source that asks for its blobs to be checked (a layout, whose files could be damaged or swapped
+  // for symlinks) gets a cheap check up front, once per blob (regular file, size), and its sha256 checked
+  // while the bytes stream (./verify-stream.ts): a mismatching blob is never committed anywhere.
+  const checked = new Map<string, Promise<void>>();
+  const checkOnce = (src: ImageSource, desc: Descriptor): Promise<void> => {
     const key = `${src.name}\0${desc.digest}`;
-    let v = verified.get(key);
-    if (!v) verified.set(key, (v = src.verifyBlob(desc, opts)));
+    let v = checked.get(key);
+    if (!v) checked.set(key, (v = checkUpFront(src, desc, opts)));
     return v;
   };
-  /** The source's bytes, checked up front (once) only when a destination actually reads them. */
+  /** The source's bytes, checked (once up front, and while streaming) only when a destination actually reads them. */
   const verifiedReader = (src: ImageSource, desc: Descriptor): BlobReader => {
     const raw = sourceReader(src, desc, opts);
+    if (!src.verifyBlob) return raw;
+    const streamed = verifyingReader(raw, desc, src.name);
     return {
       size: raw.size,
       openAt: (offset, end) => (async function* () {
-        await verifyOnce(src, desc);
-        yield* raw.openAt(offset, end);
+        await checkOnce(src, desc);
+        yield* streamed.openAt(offset, end);
       })(),
     };
   };

@@ -10,11 +10,11 @@
  *    then `auths` (`auth`, `identitytoken`), then `credsStore`.
  * Docker Hub is found under `https://index.docker.io/v1/` as well as its host names.
  * The `source` names where credentials came from, never what they are.
+ * Credential helpers are run with execa, imported only when one is named.
  */
 import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { execa } from 'execa';
 import { DOCKER_HUB } from '../codec/reference.js';
 import { OciasmError, parseJsonText } from '../errors.js';
 
@@ -88,6 +88,8 @@ function authsLookup(doc: Record<string, any> | undefined, registry: string, sou
 async function runHelper(helper: string, registry: string, source: string, env: NodeJS.ProcessEnv): Promise<Credentials | undefined> {
   const server = registry === DOCKER_HUB ? HUB_KEYS[0]! : registry;
   const bin = `docker-credential-${helper}`;
+  // execa (about 100 modules) is loaded only when a credential helper is actually run: a push without one never pays for it.
+  const { execa } = await import('execa');
   const r = await execa(bin, ['get'], { input: server, reject: false, timeout: 30_000, env, extendEnv: false });
   if (r.exitCode !== 0) {
     if (/credentials not found/i.test(`${r.stdout}`)) return undefined;

@@ -4,10 +4,25 @@
  * registry named in `--insecure-registry`/`insecureRegistries:`; loopback
  * hosts (localhost, 127.0.0.0/8, ::1) may fall back to plain HTTP as Docker
  * allows. One keep-alive undici Agent per TLS setting, shared by all requests.
+ *
+ * The probe of a loopback or insecure registry (docs/security.md, "Which
+ * scheme"): HTTPS first, as skopeo and Docker do. Its first step only asks
+ * whether the server speaks TLS at all, with a TLS context that holds no CA
+ * (nothing is sent but a ClientHello; building the CA store costs 50-100 ms
+ * and more with SSL_CERT_FILE). A server that answers in plain HTTP gets plain
+ * HTTP; one that speaks TLS is then probed as before, with verification
+ * (loopback) or without (--insecure-registry), so what a TLS registry is
+ * trusted with does not change.
+ *
+ * undici is loaded as its Agent and request API only (its index also loads
+ * fetch, WebSocket, the cache and mocks: about 100 ms of a push's start-up);
+ * undici is pinned exactly in package.json.
  */
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import net from 'node:net';
 import tls from 'node:tls';
-import { Agent } from 'undici';
+import type { Agent as UndiciAgent } from 'undici';
 import { apiHost, isLoopback } from '../codec/reference.js';
 import { OciasmError } from '../errors.js';
 
@@ -21,10 +36,52 @@ export interface TlsOptions {
   probeTimeoutMs?: number;
 }
 
+const require = createRequire(import.meta.url);
+type AgentClass = typeof UndiciAgent;
+/** undici's Agent with the `request` API mixed in, as undici's index does for every Dispatcher, here on our subclass only. */
+const Agent: AgentClass = (() => {
+  const Base = require('undici/lib/dispatcher/agent.js') as AgentClass;
+  const { request } = require('undici/lib/api/index.js') as { request: UndiciAgent['request'] };
+  class RegistryAgent extends Base {}
+  if (typeof (RegistryAgent.prototype as Partial<UndiciAgent>).request !== 'function') {
+    Object.defineProperty(RegistryAgent.prototype, 'request', { value: request, writable: true, configurable: true });
+  }
+  return RegistryAgent;
+})();
+export type Agent = UndiciAgent;
+
 export interface Endpoint {
   /** e.g. `https://registry-1.docker.io` */
   baseUrl: string;
   dispatcher: Agent;
+}
+
+/** The context of the TLS check: no CA at all (nothing is verified, nothing is trusted; only "does it speak TLS"). */
+let bareContext: tls.SecureContext | undefined;
+
+/**
+ * Whether the server at host:port answers a TLS ClientHello with TLS: false when
+ * it answers in plain HTTP (OpenSSL's "wrong version number"), true when the
+ * handshake completes or fails for any other reason (certificates are judged
+ * later, by the verified probe). Connection errors and the timeout are thrown.
+ */
+export function speaksTls(hostname: string, port: number, timeoutMs: number): Promise<boolean> {
+  bareContext ??= tls.createSecureContext({ ca: [] });
+  return new Promise((resolve, reject) => {
+    const socket = tls.connect({
+      host: hostname, port, secureContext: bareContext, rejectUnauthorized: false,
+      ...(net.isIP(hostname) ? {} : { servername: hostname }),
+    });
+    const done = (fn: () => void) => { clearTimeout(timer); socket.destroy(); fn(); };
+    const timer = setTimeout(() => done(() => reject(new OciasmError('REGISTRY_UNREACHABLE', `${hostname}:${port}: no TLS or HTTP answer within ${timeoutMs} ms`))), timeoutMs);
+    timer.unref();
+    socket.once('secureConnect', () => done(() => resolve(true)));
+    socket.once('error', (e) => done(() => {
+      if (isPlainHttpServer(e)) resolve(false);
+      else if (isTlsError(e)) resolve(true);
+      else reject(e);
+    }));
+  });
 }
 
 const AGENT_OPTIONS = { keepAliveTimeout: 10_000, connections: 16, headersTimeout: 60_000, bodyTimeout: 120_000 } as const;
@@ -104,15 +161,26 @@ export class Transport {
   private async probe(registry: string): Promise<Endpoint> {
     const host = apiHost(registry);
     const insecure = this.isInsecure(registry);
-    const https: Endpoint = { baseUrl: `https://${host}`, dispatcher: this.agent(!insecure) };
-    if (!insecure && !isLoopback(registry)) return https;
+    if (!insecure && !isLoopback(registry)) return { baseUrl: `https://${host}`, dispatcher: this.agent(true) };
+    const timeoutMs = this.opts.probeTimeoutMs ?? 120_000;
+    const plain = (): Endpoint => ({ baseUrl: `http://${host}`, dispatcher: this.agent(true) });
+    const { hostname, port } = new URL(`https://${host}`);
+    let tlsServer: boolean;
     try {
-      const signal = AbortSignal.timeout(this.opts.probeTimeoutMs ?? 120_000);
+      tlsServer = await speaksTls(hostname.replace(/^\[(.*)\]$/, '$1'), Number(port || 443), timeoutMs);
+    } catch (e) {
+      if (insecure) return plain();
+      throw e;
+    }
+    if (!tlsServer) return plain();
+    const https: Endpoint = { baseUrl: `https://${host}`, dispatcher: this.agent(!insecure) };
+    try {
+      const signal = AbortSignal.timeout(timeoutMs);
       const res = await https.dispatcher.request({ origin: https.baseUrl, path: '/v2/', method: 'GET', signal });
       await res.body.dump({ limit: 64 << 10, signal }).catch(() => undefined);
       return https;
     } catch (e) {
-      if (insecure || isPlainHttpServer(e)) return { baseUrl: `http://${host}`, dispatcher: this.agent(true) };
+      if (insecure || isPlainHttpServer(e)) return plain();
       if (isTlsError(e)) {
         throw new OciasmError('REGISTRY_TLS', `${registry}: TLS verification failed (${(e as Error).message}); add its CA with --ca-file, or name it in --insecure-registry`, { cause: e });
       }

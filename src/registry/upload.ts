@@ -7,6 +7,10 @@
  *   OCI-Chunk-Min-Length and at most `maxChunkSize` bytes; when one fails, the
  *   upload resumes from the offset the registry reports (GET on the upload
  *   URL, `Range`), or starts over when the registry forgot the session;
+ * - the source's reader may refuse its last bytes (a blob that does not match
+ *   its digest, src/copy/verify-stream.ts): the request fails before the
+ *   registry has the whole blob, no final PUT is sent, and the upload session
+ *   is cancelled (DELETE), so the registry commits nothing;
  * - all of it through the client's one middleware chain: the waits, Retry-After
  *   and the bounded attempts are the chain's retry handler (retry.ts), with one
  *   budget for the whole blob.
@@ -156,29 +160,53 @@ export async function uploadBlob(repo: RegistryRepository, info: BlobInfo, sourc
     return { method: 'PUT', path: withDigest(session.location), scopes: repo.pushPull, what, retry: control, headers: { 'content-length': '0' } };
   };
 
-  for (;;) {
-    const res = await client.request(next());
-    const { kind, from, end } = step;
-    if (kind !== 'patch') {
-      if (res.status !== 201) throw await client.unexpected(res, { method: 'PUT', what });
+  try {
+    return await send();
+  } catch (e) {
+    const refused = digestRefusal(e);
+    if (!refused) throw e;
+    // The source refused its own bytes: nothing may be committed. Cancel the session (best effort; a
+    // registry that cannot forgets it when its upload purge runs) and report the source's error.
+    // Distribution refuses every request on a session whose last request was cut off ("upload resumed at
+    // wrong offset"), so there the session waits for its purge; it can never be committed without our PUT.
+    await client.request({ method: 'DELETE', path: session.location, scopes: repo.pushPull, what, retry: false })
+      .then((res) => res.body.dump(), () => undefined);
+    throw refused;
+  }
+
+  async function send(): Promise<'uploaded'> {
+    for (;;) {
+      const res = await client.request(next());
+      const { kind, from, end } = step;
+      if (kind !== 'patch') {
+        if (res.status !== 201) throw await client.unexpected(res, { method: 'PUT', what });
+        await res.body.dump();
+        return 'uploaded';
+      }
+      if (res.status !== 202) throw await client.unexpected(res, { method: 'PATCH', what });
       await res.body.dump();
-      return 'uploaded';
-    }
-    if (res.status !== 202) throw await client.unexpected(res, { method: 'PATCH', what });
-    await res.body.dump();
-    const loc = header(res, 'location');
-    if (loc) session.location = (await client.url(loc)).toString();
-    const reported = nextOffset(header(res, 'range'));
-    if (reported !== undefined && reported > end) {
-      throw new OciasmError('REGISTRY_ERROR', `${client.registry}: PATCH ${what}: the registry reports ${reported} bytes received after we sent ${end}`);
-    }
-    offset = reported ?? end;
-    if (offset > from) stalls = 0;
-    else if (++stalls >= maxStalls) {
-      throw new OciasmError(
-        'REGISTRY_ERROR',
-        `${client.registry}: uploading ${what} makes no progress: ${stalls} PATCHes in a row were accepted but the registry still reports offset ${offset}; giving up`,
-      );
+      const loc = header(res, 'location');
+      if (loc) session.location = (await client.url(loc)).toString();
+      const reported = nextOffset(header(res, 'range'));
+      if (reported !== undefined && reported > end) {
+        throw new OciasmError('REGISTRY_ERROR', `${client.registry}: PATCH ${what}: the registry reports ${reported} bytes received after we sent ${end}`);
+      }
+      offset = reported ?? end;
+      if (offset > from) stalls = 0;
+      else if (++stalls >= maxStalls) {
+        throw new OciasmError(
+          'REGISTRY_ERROR',
+          `${client.registry}: uploading ${what} makes no progress: ${stalls} PATCHes in a row were accepted but the registry still reports offset ${offset}; giving up`,
+        );
+      }
     }
   }
+}
+
+/** The source's DIGEST_MISMATCH, also when undici or the client wrapped it (as `cause`). */
+function digestRefusal(e: unknown): OciasmError | undefined {
+  for (let cur = e as { cause?: unknown } | undefined, d = 0; cur && d < 6; cur = cur.cause as typeof cur, d++) {
+    if (isOciasmError(cur) && cur.code === 'DIGEST_MISMATCH') return cur;
+  }
+  return undefined;
 }

@@ -66,10 +66,13 @@ export interface ImageSource {
    */
   openBlob(desc: Descriptor, range?: BlobRange, opts?: Opts): AsyncIterable<Uint8Array>;
   /**
-   * Checks a blob against its descriptor before any of it is sent (a local
-   * store whose files could be damaged or swapped for symlinks); copy() calls
-   * it once per blob before a destination's putBlob. Absent: nothing to check
-   * up front (a registry's blobs are checked as they stream).
+   * Checks a blob against its descriptor (a local store whose files could be
+   * damaged or swapped for symlinks), reading it whole. Its presence asks
+   * copy() to check the blob: statBlob up front (regular file, size; this
+   * method gives the message when it is not one), then the sha256 while the
+   * bytes stream, the last chunk held back until it matched
+   * (src/copy/verify-stream.ts). Absent: a registry's blobs, checked by
+   * whoever stores them.
    */
   verifyBlob?(desc: Descriptor, opts?: Opts): Promise<void>;
   close(): Promise<void>;

@@ -174,7 +174,7 @@ describe('push verifies a layout before sending', () => {
     expect(await head(reg.host, 'leak', sha(`${SECRET}\n`))).toBe(404);
     expect(await head(reg.host, 'leak', b.manifest.layers[0].digest)).toBe(404);
   });
-  it('a damaged layer (same size, other bytes) is refused before any byte is sent', async () => {
+  it('a damaged layer (same size, other bytes) is refused and never committed', async () => {
     const b = await base('push-damaged');
     const file = blobPath(b.dir, b.manifest.layers[0].digest);
     const bytes = readFileSync(file);
