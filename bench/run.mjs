@@ -11,6 +11,7 @@ import { goTree, layoutLayerSize, mixedTree, smallInputs, startRegistry, treeSta
 import { profileSummary } from './profile.mjs';
 import { generateTree } from './node-modules-tree.mjs';
 import { pushStartup } from './push-startup.mjs';
+import { cacheRepoBench } from './cache-repo.mjs';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const LEVELS = (process.env.BENCH_LEVELS ?? '1,3,4,5,6,9').split(',').map(Number);
@@ -221,11 +222,24 @@ if (process.env.BENCH_MILLION !== '0') {
   million = m.status === 0 && line ? JSON.parse(line) : { error: (m.stderr || m.stdout).trim().split('\n').slice(-3).join(' ') };
 }
 
+// 7: --cache-repo (bench/cache-repo.mjs, self-contained): cold build against a warm rebuild from the registry with an
+// empty local cache, and the diffID pass alone; results in `cacheRepo` (and WORK/cache-repo.json) for the report.
+let cacheRepo = null;
+if (process.env.BENCH_CACHE_REPO !== '0') {
+  log('--cache-repo: cold vs warm from the registry, empty local cache (bench/cache-repo.mjs)');
+  try {
+    cacheRepo = await cacheRepoBench({ trees: [gotree], rounds: ROUNDS });
+  } catch (e) {
+    cacheRepo = { error: String(e.message ?? e).split('\n').slice(0, 3).join(' ') };
+  }
+  writeFileSync(path.join(WORK, 'cache-repo.json'), JSON.stringify(cacheRepo, null, 2) + '\n');
+}
+
 // A CPU profile of one cold layer build: where the time goes.
 log('profiling one cold build');
 const profile = await profileSummary(CLI, ['build', '-f', 'go.yaml', '-o', fresh('profile'), '--no-layer-cache'], WORK, ENV);
 
-writeReport({ mixed, mixedStats, mixedSweep, mixedProfile, million, layer, warm, sweep, push, canPush, small, profile, digests, zstdDigests, nm, nmSweep, nmProfile, nmStats, nmGenSeconds });
+writeReport({ cacheRepo, mixed, mixedStats, mixedSweep, mixedProfile, million, layer, warm, sweep, push, canPush, small, profile, digests, zstdDigests, nm, nmSweep, nmProfile, nmStats, nmGenSeconds });
 log(`done in ${((Date.now() - started) / 1000).toFixed(0)} s; wrote docs/bench.md`);
 
 function writeReport(r) {
