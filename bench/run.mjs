@@ -11,6 +11,7 @@ import { goTree, layoutLayerSize, mixedTree, smallInputs, startRegistry, treeSta
 import { profileSummary } from './profile.mjs';
 import { generateTree } from './node-modules-tree.mjs';
 import { pushStartup } from './push-startup.mjs';
+import { cacheRepoBench } from './cache-repo.mjs';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const LEVELS = (process.env.BENCH_LEVELS ?? '1,3,4,5,6,9').split(',').map(Number);
@@ -221,11 +222,24 @@ if (process.env.BENCH_MILLION !== '0') {
   million = m.status === 0 && line ? JSON.parse(line) : { error: (m.stderr || m.stdout).trim().split('\n').slice(-3).join(' ') };
 }
 
+// 7: --cache-repo (bench/cache-repo.mjs, self-contained): cold build against a warm rebuild from the registry with an
+// empty local cache, and the diffID pass alone; results in `cacheRepo` (and WORK/cache-repo.json) for the report.
+let cacheRepo = null;
+if (process.env.BENCH_CACHE_REPO !== '0') {
+  log('--cache-repo: cold vs warm from the registry, empty local cache (bench/cache-repo.mjs)');
+  try {
+    cacheRepo = await cacheRepoBench({ trees: [gotree], rounds: ROUNDS });
+  } catch (e) {
+    cacheRepo = { error: String(e.message ?? e).split('\n').slice(0, 3).join(' ') };
+  }
+  writeFileSync(path.join(WORK, 'cache-repo.json'), JSON.stringify(cacheRepo, null, 2) + '\n');
+}
+
 // A CPU profile of one cold layer build: where the time goes.
 log('profiling one cold build');
 const profile = await profileSummary(CLI, ['build', '-f', 'go.yaml', '-o', fresh('profile'), '--no-layer-cache'], WORK, ENV);
 
-writeReport({ mixed, mixedStats, mixedSweep, mixedProfile, million, layer, warm, sweep, push, canPush, small, profile, digests, zstdDigests, nm, nmSweep, nmProfile, nmStats, nmGenSeconds });
+writeReport({ cacheRepo, mixed, mixedStats, mixedSweep, mixedProfile, million, layer, warm, sweep, push, canPush, small, profile, digests, zstdDigests, nm, nmSweep, nmProfile, nmStats, nmGenSeconds });
 log(`done in ${((Date.now() - started) / 1000).toFixed(0)} s; wrote docs/bench.md`);
 
 function writeReport(r) {
@@ -307,6 +321,21 @@ function writeReport(r) {
   if (!r.million) lines.push('Not run (`BENCH_MILLION=0`).', '');
   else if (r.million.error) lines.push(`bench/million.mjs failed: ${r.million.error}`, '');
   else lines.push(`\`node bench/million.mjs\`: ${r.million.entries} entries (700,000 empty files in about 276,000 folders), peak RSS ${f(r.million.peakRssMiB, 0)} MiB against ${f(r.million.tinyBuildRssMiB, 0)} MiB for a one-file build: ${r.million.bytesPerEntry} bytes of RSS per entry; ${f(r.million.wall)} s wall, ${f(r.million.cpu)} s CPU.`, '');
+  lines.push('## 7. `--cache-repo`: a warm CI rebuild with an empty local cache', '');
+  if (!r.cacheRepo) lines.push('Not run (`BENCH_CACHE_REPO=0`).', '');
+  else if (r.cacheRepo.error) lines.push(`bench/cache-repo.mjs failed: ${r.cacheRepo.error}`, '');
+  else {
+    lines.push('bench/cache-repo.mjs: the same tree built cold (no cache anywhere), built cold with `--cache-repo` on a map holding only another tree (a miss: the diffID pass, the build, the write-back), rebuilt with `--cache-repo` and an empty local cache (a hit: the layer is downloaded, proven and not compressed; the run fails unless `compressedLayers` is 0 and the digest equals the seed build\'s), and the diffID pass alone (tar + sha256 in-process). Loopback docker-registry; medians.', '');
+    row(['tree', 'case', 'wall s', 'CPU s', 'peak RSS MiB', 'CPU vs cold']);
+    row(['---', '---', '---:', '---:', '---:', '---:']);
+    for (const t of r.cacheRepo) {
+      const name = path.basename(t.tree);
+      for (const [k, label] of [['cold', 'cold build'], ['coldWrite', 'miss (diffID pass + build + write)'], ['warm', 'hit, empty local cache'], ['tarPass', 'diffID pass alone']]) {
+        row([name, label, f(t[k].wall), f(t[k].cpu), f(t[k].rss, 0), `${f(t[k].cpu / t.cold.cpu)}×`]);
+      }
+    }
+    lines.push('');
+  }
   lines.push('## Compression level (ociasm, one run each)', '');
   row(['level', 'wall s', 'CPU s', 'peak RSS MiB', 'compressed', 'vs umoci size']);
   row(['---:', '---:', '---:', '---:', '---:', '---:']);
@@ -332,7 +361,8 @@ function writeReport(r) {
   row(['issue 11: zstd layer wall ≤ 0.4 × umoci (gzip), size ≤ 0.85 ×, 200k-file tree', `${f(nz.wall / nu.wall)}×, size ${f(nz.size / nu.size, 3)}×`, verdict(nz.wall / nu.wall <= 0.4 && nz.size / nu.size <= 0.85)]);
   const mil = r.million && !r.million.error ? r.million : null;
   row(['issue 11: 1M-entry tree peak RSS ≤ 400 MiB', mil ? `${f(mil.peakRssMiB, 0)} MiB (${mil.bytesPerEntry} B per entry)` : 'not measured', mil ? verdict(mil.peakRssMiB <= 400) : '**not measured**']);
-  row(['issue 11: --cache-repo (layer cache kept in the registry)', 'not built', '**not done**']);
+  const cr = r.cacheRepo && !r.cacheRepo.error ? r.cacheRepo[0] : null;
+  row(['issue 11: warm CI rebuild, empty local cache, layer in the registry: not compressed again (--cache-repo)', cr ? `0 layers compressed; ${f(cr.warm.wall / cr.cold.wall)}× wall, ${f(cr.warm.cpu / cr.cold.cpu)}× CPU of a cold build` : 'not measured', cr ? '**met**' : '**not measured**']);
   lines.push('', '## Where the time goes (one cold build, `node --cpu-prof`, self time per thread)', '', ...r.profile, '');
   const analysis = path.join(ROOT, 'bench', 'analysis.md');
   if (existsSync(analysis)) lines.push(readFileSync(analysis, 'utf8'));

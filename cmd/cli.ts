@@ -109,6 +109,7 @@ program
   .option('--extract <dir>', "copy each platform's build outputs to DIR/<platformTag>/")
   .option('--no-cache', 'always run the build steps')
   .option('--no-layer-cache', 'always tar and compress, even when nothing changed')
+  .option('--cache-repo <host/repo>', 'keep the layer cache in this registry repository too, so a fresh CI machine reuses layers compressed before (docs/cache-repo.md)')
   .option('--skip-tests', "do not run the images' self-checks")
   .option('--push', 'after a successful build, push every image to its push: references')
   .option('--merge-index', 'when a registry tag names an index with more platforms, merge into it')
@@ -150,6 +151,7 @@ addRegistryOptions(program.commands.find((c) => c.name() === 'build')!)
           buildFile, output, cwd: process.cwd(), hostPlatform: hostPlatform(process.arch), images, platforms: opts.platform, jobs: opts.jobs,
           compressionLevel: opts.compressionLevel, compression: opts.compression, env: process.env, reporter,
           buildArgs: opts.buildArg, extractDir: opts.extract, noCache: opts.cache === false, layerCache: opts.layerCache !== false, skipTests: !!opts.skipTests,
+          ...(opts.cacheRepo !== undefined ? { cacheRepo: opts.cacheRepo } : {}),
           registry: registryCliOptions(opts, reporter),
           supply: { sbom: !!opts.sbom, provenance: !!opts.provenance, ...(opts.sign ? { signKey: opts.sign } : {}), tool: { name: 'ociasm', version } },
           ...(opts.lockTimeout !== undefined ? { lockTimeoutMs: opts.lockTimeout * 1000 } : {}),

@@ -58,6 +58,7 @@ export type ErrorCode =
   | 'DAEMON_ERROR'
   | 'IO'
   | 'LIMIT_EXCEEDED'
+  | 'CACHE_MISMATCH'
   | 'GRAPH_INVALID'
   | 'LOCK_TIMEOUT'
   | 'USAGE'

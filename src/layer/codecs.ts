@@ -29,6 +29,8 @@ interface Started {
 /** One pool per compression in use, started on first use. */
 export class LayerCodecs {
   private readonly started = new Map<Compression, Started>();
+  /** Layers compressed so far, every codec: what `--cache-repo` hits save, counted where the work happens. */
+  compressedLayers = 0;
 
   /** `level`: the --compression-level for every codec (each checks its own range), else each codec's default. */
   private constructor(private readonly level: number | undefined, private readonly zstdKey: ((l: number) => string) | undefined) {}
@@ -58,6 +60,22 @@ export class LayerCodecs {
     return s.codec;
   }
 
+  /**
+   * The compression's codec without starting its pool: the pool starts at the
+   * first compress() (a --cache-repo build whose layers all come from the
+   * registry starts none). Same media type and settings key as get()'s.
+   */
+  async lazy(compression: Compression): Promise<LayerCodec> {
+    let settings: string;
+    if (compression === 'gzip') settings = gzipSettingsKey({ level: this.level ?? GZIP_FORMAT.defaultLevel });
+    else settings = this.zstdKey!(this.level ?? (await import('../codec/zstd/index.js')).ZSTD_FORMAT.defaultLevel);
+    const started = () => this.get(compression);
+    return {
+      compression, mediaType: compression === 'gzip' ? MediaType.LayerGzip : MediaType.LayerZstd, settings,
+      compress: (input) => (async function* () { yield* (await started()).compress(input); })(),
+    };
+  }
+
   async closeAll(): Promise<void> {
     await Promise.all([...this.started.values()].map((s) => s.close()));
   }
@@ -67,7 +85,7 @@ export class LayerCodecs {
     const gzip = createGzip({ level });
     return {
       codec: gzip.then((g) => ({
-        compression: 'gzip', mediaType: MediaType.LayerGzip, settings: gzipSettingsKey({ level }), compress: (i) => g.compress(i),
+        compression: 'gzip', mediaType: MediaType.LayerGzip, settings: gzipSettingsKey({ level }), compress: (i) => { this.compressedLayers++; return g.compress(i); },
       })),
       close: async () => (await gzip.catch(() => undefined))?.close(),
     };
@@ -80,7 +98,7 @@ export class LayerCodecs {
     });
     return {
       codec: loaded.then(({ z, level }) => ({
-        compression: 'zstd', mediaType: MediaType.LayerZstd, settings: this.zstdKey!(level), compress: (i) => z.compress(i),
+        compression: 'zstd', mediaType: MediaType.LayerZstd, settings: this.zstdKey!(level), compress: (i) => { this.compressedLayers++; return z.compress(i); },
       })),
       close: async () => (await loaded.catch(() => undefined))?.z.close(),
     };

@@ -7,10 +7,17 @@
  * With a layer cache, a fingerprint of the tree (metadata and host file
  * identities, no content reads) is looked up first; when the layout already
  * holds the blob recorded for it, nothing is read or compressed at all.
+ *
+ * With a remote layer cache (`--cache-repo`, src/pipeline/cache-repo.ts),
+ * a local miss first tars the tree without compressing it, for its diffID
+ * (unless the remote cache has nothing for these settings); the remote cache
+ * then gives a blob it has proven to hold exactly that tar, or nothing, and
+ * only then is the tree tarred again and compressed. Every
+ * layer compressed or reused is offered to the remote cache.
  */
 import type { BigIntStats } from 'node:fs';
 import { lstat } from 'node:fs/promises';
-import { type BlobStore, HashingTap } from '../cas/blob-store.js';
+import { type BlobInfo, type BlobStore, HashingTap } from '../cas/blob-store.js';
 import type { CachedLayer, LayerCache } from '../cache/layer-cache.js';
 import type { Descriptor, Digest } from '../oci/types.js';
 import type { LayerCodec } from './codecs.js';
@@ -23,12 +30,34 @@ export interface WrittenLayer {
   diffId: Digest;
   uncompressedSize: number;
   stats: TarStats;
-  /** True when the blob came from the layer cache: nothing was tarred or compressed. */
+  /** True when the blob came from a layer cache: nothing was compressed. */
   cached: boolean;
+  /** Which cache: the local index (nothing was tarred either) or the remote one (tarred once for the diffID). */
+  cache?: 'local' | 'remote';
 }
 
 export interface LayerReuse {
   index: LayerCache;
+}
+
+export interface TarPass {
+  diffId: Digest;
+  uncompressedSize: number;
+  stats: TarStats;
+}
+
+/** A layer cache by content, elsewhere (a registry repository: src/pipeline/cache-repo.ts). */
+export interface RemoteLayers {
+  /** False: only record (--no-layer-cache); no tar pass, no lookup. */
+  readonly lookups: boolean;
+  /**
+   * A blob proven to hold exactly the tree's tar, already put into `store`, with the tar's
+   * diffID, or undefined (a miss). `tar` runs the diffID pass; it is not run when the cache
+   * cannot hit (unreadable, or no entry for the settings). Never throws for a cache fault.
+   */
+  fetch(tar: () => Promise<TarPass>, codec: LayerCodec, store: BlobStore, signal?: AbortSignal): Promise<{ blob: BlobInfo; tar: TarPass } | undefined>;
+  /** A layer of this build (compressed, or reused from the local cache), for the remote cache to keep. */
+  record(layer: WrittenLayer, codec: LayerCodec): void;
 }
 
 /** A blob file's identity: any write to it changes the ctime. */
@@ -66,17 +95,52 @@ function fromCache(e: CachedLayer, mediaType: string): WrittenLayer {
     uncompressedSize: e.uncompressedSize,
     stats: { entries: e.entries, files: e.files, contentBytes: e.contentBytes },
     cached: true,
+    cache: 'local',
   };
 }
 
+/** The tree's tar, hashed and counted, compressed by nobody: its diffID. */
+async function diffPass(root: DirNode, mtime: number, signal?: AbortSignal): Promise<TarPass> {
+  const stats: TarStats = { entries: 0, files: 0, contentBytes: 0 };
+  const diff = new HashingTap();
+  const scratch = Buffer.allocUnsafeSlow(OUT_CHUNK);
+  for await (const _chunk of diff.tap(tarOfTree(root, mtime, stats, scratch))) signal?.throwIfAborted();
+  return { diffId: diff.digest(), uncompressedSize: diff.size, stats };
+}
+
+async function remember(reuse: LayerReuse | undefined, key: string | undefined, store: BlobStore, layer: WrittenLayer): Promise<void> {
+  if (!reuse || !key) return;
+  const blobId = await identityOf(store, layer.descriptor.digest);
+  await reuse.index.put(key, {
+    digest: layer.descriptor.digest, size: layer.descriptor.size, diffId: layer.diffId, uncompressedSize: layer.uncompressedSize,
+    ...layer.stats, ...(blobId ? { blobId } : {}),
+  });
+}
+
 export async function writeLayer(
-  root: DirNode, mtime: number, codec: LayerCodec, store: BlobStore, reuse?: LayerReuse,
+  root: DirNode, mtime: number, codec: LayerCodec, store: BlobStore, reuse?: LayerReuse, remote?: RemoteLayers, signal?: AbortSignal,
 ): Promise<WrittenLayer> {
   // The codec's settings (compression, its format version, level) are part of the key: a zstd build never reuses a gzip blob.
   const key = reuse ? treeFingerprint(root, mtime, codec.settings) : undefined;
   if (reuse && key) {
     const hit = await reuse.index.get(key);
-    if (hit && (await holds(store, hit, reuse, key))) return fromCache(hit, codec.mediaType);
+    if (hit && (await holds(store, hit, reuse, key))) {
+      const layer = fromCache(hit, codec.mediaType);
+      remote?.record(layer, codec);
+      return layer;
+    }
+  }
+  if (remote?.lookups) {
+    const got = await remote.fetch(() => diffPass(root, mtime, signal), codec, store, signal);
+    if (got) {
+      const { blob, tar } = got;
+      const layer: WrittenLayer = {
+        descriptor: { mediaType: codec.mediaType, digest: blob.digest, size: blob.size },
+        diffId: tar.diffId, uncompressedSize: tar.uncompressedSize, stats: tar.stats, cached: true, cache: 'remote',
+      };
+      await remember(reuse, key, store, layer);
+      return layer;
+    }
   }
   const stats: TarStats = { entries: 0, files: 0, contentBytes: 0 };
   const diff = new HashingTap();
@@ -91,11 +155,7 @@ export async function writeLayer(
     stats,
     cached: false,
   };
-  if (reuse && key) {
-    const blobId = await identityOf(store, blob.digest);
-    await reuse.index.put(key, {
-      digest: blob.digest, size: blob.size, diffId: layer.diffId, uncompressedSize: layer.uncompressedSize, ...stats, ...(blobId ? { blobId } : {}),
-    });
-  }
+  await remember(reuse, key, store, layer);
+  remote?.record(layer, codec);
   return layer;
 }

@@ -7,6 +7,9 @@
  * A single-platform destination (docker-archive:, docker-daemon:) narrows the
  * build to one platform: the one --platform names, else the image's only
  * one, else the host's (`hostPlatform`, passed in), and says so.
+ * With `--cache-repo` (./cache-repo.ts) layers are looked up in a registry
+ * repository first; the output and the push mount the blobs it gave, and it
+ * is written after them (after the output alone when an image failed).
  */
 import os from 'node:os';
 import path from 'node:path';
@@ -42,6 +45,9 @@ import { BuildRegistrySession, buildRegistryOptions, type PushResult, type Regis
 import type { SupplyOptions, Tool } from './attest-step.js';
 import type { Artifact } from '../supply/artifact.js';
 import type { PushedArtifact } from '../supply/registry-referrers.js';
+import { BlobLocations } from '../transports/types.js';
+import { DOCKER_TRANSPORT } from '../transports/docker.js';
+import { CacheRepo, type CacheRepoSummary, parseCacheRepo } from './cache-repo.js';
 
 export interface BuildOptions {
   buildFile: BuildFile;
@@ -73,8 +79,10 @@ export interface BuildOptions {
   skipTests?: boolean;
   /** The build cache folder; default OCIASM_CACHE_DIR or ~/.cache/ociasm. */
   cacheDir?: string;
-  /** `--no-layer-cache`: always tar and compress (default: reuse an unchanged layer's blob, docs/bench.md). */
+  /** `--no-layer-cache`: always tar and compress (default: reuse an unchanged layer's blob, docs/bench.md); with cacheRepo, it is still written. */
   layerCache?: boolean;
+  /** `--cache-repo HOST/REPO`: the layer cache kept in a registry repository (docs/cache-repo.md). */
+  cacheRepo?: string;
   /** `--max-layer-size`, `--max-inflate-ratio`: decompression-bomb limits for base layers (docs/security.md). */
   limits?: InflateLimits;
   /** `--lock-timeout`: how long to wait for another process's lock on the layout's index.json (docs/security.md). */
@@ -107,6 +115,8 @@ export interface BuildResult {
   attached?: { image: string; digest: string; artifactType?: string; subject: string }[];
   /** Where `--push` put them. */
   pushedArtifacts?: PushedArtifact[];
+  /** `--cache-repo`: hits, misses and entries written; `compressedLayers` counts every layer this build compressed. */
+  cacheRepo?: CacheRepoSummary & { compressedLayers: number };
 }
 
 export function sourceDateEpoch(bf: BuildFile, env: NodeJS.ProcessEnv): number {
@@ -176,12 +186,15 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
   if (opts.output !== undefined && opts.outDir !== undefined) throw new OciasmError('REFERENCE_INVALID', 'build: give output or outDir, not both');
   const outputName = opts.outDir !== undefined ? { layout: opts.outDir } : daemonOutput(opts.output ?? 'oci', plans);
   const out = typeof outputName === 'string' ? splitImageName(outputName, 'oci') : { transport: 'oci', rest: '' };
-  const outRegistry = out.transport === 'docker' ? [parseReference(out.rest).registry] : [];
+  const cacheRef = opts.cacheRepo !== undefined ? parseCacheRepo(opts.cacheRepo) : undefined;
+  const outRegistry = [...(out.transport === 'docker' ? [parseReference(out.rest).registry] : []), ...(cacheRef ? [cacheRef.registry] : [])];
   // Registry clients (undici, TLS) are made on first use only: a build with local images only never loads them.
   const transports = commandContext(opts.cwd ?? process.cwd(), opts.env, buildRegistryOptions(bf, plans, opts.registry, outRegistry));
   const needsSession = !!opts.registry?.push || !!opts.registry?.lock || plans.some((p) => isRegistryName(baseOf(p)));
   const lock = opts.lockTimeoutMs !== undefined ? { timeoutMs: opts.lockTimeoutMs } : {};
   let output: BuildOutput | undefined;
+  const warn = (message: string) => opts.reporter.emit({ type: 'warn', message });
+  const cacheRepo = cacheRef ? new CacheRepo(cacheRef, transports.registries!, warn, opts.layerCache !== false, opts.registry?.debug) : undefined;
   try {
     const registry = needsSession ? await BuildRegistrySession.open(bf, opts.registry) : undefined;
     let blobCache: Promise<LayoutStore> | undefined;
@@ -198,11 +211,17 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
       plans = narrowToOne(plans, (opts.platforms?.length ?? 0) > 0, opts.hostPlatform, output.destination.name, opts.reporter);
     }
     store = output.work;
-    const { images: built, failures } = await buildAll(opts, plans, sources, store, results, epoch, codecs, compressionOf);
+    const { images: built, failures } = await buildAll(opts, plans, sources, store, results, epoch, codecs, compressionOf, cacheRepo);
+    // The blobs the cache repository gave are mounted from it rather than uploaded (same registry).
+    const locations = new BlobLocations();
+    for (const d of cacheRepo?.hitBlobs ?? []) locations.add(d, { transport: DOCKER_TRANSPORT, location: cacheRepo!.label });
     // The images that succeeded are written even when others failed; nothing is attached or pushed then.
-    if (built.length > 0) await writeOutput(opts, built, output);
+    if (built.length > 0) await writeOutput(opts, built, output, locations);
     for (const e of failures.slice(1)) opts.reporter.emit({ type: 'warn', message: `also failed: ${e instanceof Error ? e.message : String(e)}` });
-    if (failures.length > 0) throw failures[0];
+    if (failures.length > 0) {
+      await cacheRepo?.flush(store, locations);
+      throw failures[0];
+    }
     let artifacts: Map<string, Artifact[]> | undefined;
     if (attest && built.length > 0) {
       opts.reporter.emit({ type: 'step', image: 'supply', message: 'attaching SBOMs, provenance and signatures' });
@@ -212,16 +231,18 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
     }
     const byRef = new Map(plans.map((p) => [p.refName, p]));
     const withPlans = built.map((i) => ({ ...i, plan: byRef.get(i.ref)! }));
-    const pushed = await registry?.afterBuild(withPlans, output.work, transports, opts.reporter);
+    const pushed = await registry?.afterBuild(withPlans, output.work, transports, opts.reporter, locations);
     const pushedArtifacts = pushed && artifacts ? await registry!.pushArtifacts(withPlans, artifacts, transports, opts.reporter) : undefined;
     const attached = artifacts
       ? [...artifacts].flatMap(([image, list]) => list.map((a) => ({
         image, digest: a.descriptor.digest, subject: a.manifest.subject!.digest, ...(a.manifest.artifactType ? { artifactType: a.manifest.artifactType } : {}),
       })))
       : undefined;
+    await cacheRepo?.flush(store, locations);
     return {
       ...(output.layout ? { layout: output.layout } : {}), output: output.destination.name, sourceDateEpoch: epoch, images: built,
       ...(pushed ? { pushed } : {}), ...(attached ? { attached } : {}), ...(pushedArtifacts ? { pushedArtifacts } : {}),
+      ...(cacheRepo ? { cacheRepo: { ...cacheRepo.summary(), compressedLayers: codecs.compressedLayers } } : {}),
     };
   } finally {
     await output?.close();
@@ -230,7 +251,7 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
 }
 
 /** Copies the built images from the work layout into the destination (refs at its commit). */
-async function writeOutput(opts: BuildOptions, images: ImageResult[], output: BuildOutput): Promise<void> {
+async function writeOutput(opts: BuildOptions, images: ImageResult[], output: BuildOutput, locations: BlobLocations): Promise<void> {
   const source = new LayoutImageSource(output.work);
   const requests = await Promise.all(images.map(async (img) => ({
     source,
@@ -242,19 +263,24 @@ async function writeOutput(opts: BuildOptions, images: ImageResult[], output: Bu
     jobs: opts.registry?.jobs ?? 4,
     existingIndex: opts.registry?.existingIndex ?? 'refuse',
     progress: (message) => opts.reporter.emit({ type: 'step', image: 'output', message }),
+    locations,
   });
 }
 
 async function buildAll(
   opts: BuildOptions, plans: ImagePlan[], sources: Map<string, BaseSource>, store: LayoutStore,
   results: Map<string, Promise<ImageResult>>, epoch: number, codecs: LayerCodecs, compressionOf: (img: ImagePlan) => Compression,
+  cacheRepo: CacheRepo | undefined,
 ): Promise<{ images: ImageResult[]; failures: unknown[] }> {
-  // Each compression's pool (and gzip's self-test) starts now, while the first bases are squashed.
-  for (const img of plans) void codecs.get(compressionOf(img));
+  // Each compression's pool (and gzip's self-test) starts now, while the first bases are squashed;
+  // with a cache repository to look in, only when a layer needs it.
+  if (!cacheRepo?.lookups) for (const img of plans) void codecs.get(compressionOf(img));
   const limit = pLimit(Math.max(1, opts.jobs ?? os.availableParallelism()));
   const cache = new ToolchainCache(opts.cacheDir ?? defaultCacheDir(opts.env));
-  const ctx: PlatformCtx = { store, codec: (img) => codecs.get(compressionOf(img)), epoch, reporter: opts.reporter, opts, cache };
+  const codec = cacheRepo?.lookups ? (img: ImagePlan) => codecs.lazy(compressionOf(img)) : (img: ImagePlan) => codecs.get(compressionOf(img));
+  const ctx: PlatformCtx = { store, codec, epoch, reporter: opts.reporter, opts, cache };
   if (opts.layerCache !== false) ctx.layers = { index: new LayerCache(path.join(cache.dir, 'layers')) };
+  if (cacheRepo) ctx.remote = cacheRepo;
   const images: ImageResult[] = [];
   const failures: unknown[] = [];
   try {

@@ -10,7 +10,7 @@ import type { LayerCodec } from '../layer/codecs.js';
 import { formatPlatform } from '../codec/platform.js';
 import { applyAccounts } from '../accounts/apply.js';
 import { imageConfig, imageManifest, jsonBytes, runtimeConfig } from '../image/assemble.js';
-import { type LayerReuse, writeLayer } from '../layer/write-layer.js';
+import { type LayerReuse, type RemoteLayers, writeLayer } from '../layer/write-layer.js';
 import { type Descriptor, MediaType, type Platform } from '../oci/types.js';
 import type { ImagePlan, PlatformPlan } from '../plan/plan.js';
 import type { Reporter } from '../report/reporter.js';
@@ -26,8 +26,11 @@ export interface PlatformResult {
   platform: string;
   manifest: Descriptor;
   config: Descriptor;
-  /** `cached`: the blob was reused from the layer cache, nothing was compressed. */
-  layer: Descriptor & { diffId: string; uncompressedSize: number; files: number; entries: number; cached: boolean };
+  /**
+   * `cached`: the blob was reused from a layer cache, nothing was compressed; `cache` says which:
+   * `local` (the fingerprint index) or `registry` (--cache-repo, the blob proven against the tar).
+   */
+  layer: Descriptor & { diffId: string; uncompressedSize: number; files: number; entries: number; cached: boolean; cache?: 'local' | 'registry' };
   base?: { name: string; digest: string };
 }
 
@@ -64,6 +67,8 @@ export interface PlatformCtx {
   opts: BuildOptions;
   cache: ToolchainCache;
   layers?: LayerReuse;
+  /** `--cache-repo`: the layer cache in a registry repository (./cache-repo.ts). */
+  remote?: RemoteLayers;
 }
 
 /** The toolchain step (or its cached outputs), then the platform's image; the outputs' work folder is removed after. */
@@ -97,7 +102,7 @@ async function buildPlatform(
     const runtimeSpec = await applyAccounts(rootfs.root, plan, image.where);
     step('writing layer');
     const counted = countingStore(ctx.store, (bytes) => ctx.reporter.emit({ type: 'step', image: image.spec.name, platform: p, message: 'writing layer', bytes }));
-    const layer = await writeLayer(rootfs.root, ctx.epoch, await ctx.codec(image), counted, ctx.layers);
+    const layer = await writeLayer(rootfs.root, ctx.epoch, await ctx.codec(image), counted, ctx.layers, ctx.remote, signal);
     const runtime = runtimeConfig(runtimeSpec, base?.config.config);
     const config = imageConfig(plan.platform, runtime, layer.diffId, ctx.epoch, base);
     const configBlob = await ctx.store.putBytes(jsonBytes(config));
@@ -111,6 +116,7 @@ async function buildPlatform(
       layer: {
         ...layer.descriptor, diffId: layer.diffId, uncompressedSize: layer.uncompressedSize,
         files: layer.stats.files, entries: layer.stats.entries, cached: layer.cached,
+        ...(layer.cache ? { cache: layer.cache === 'remote' ? 'registry' as const : 'local' as const } : {}),
       },
     };
     if (base) result.base = { name: base.name, digest: base.manifestDigest };
@@ -125,7 +131,7 @@ async function buildPlatform(
         },
       });
     }
-    ctx.reporter.emit({ type: 'done', image: image.spec.name, platform: p, message: `${layer.cached ? 'done (layer cached)' : 'done'} ${manifestBlob.digest.slice(7, 19)}` });
+    ctx.reporter.emit({ type: 'done', image: image.spec.name, platform: p, message: `${layer.cache === 'remote' ? 'done (layer from the cache repository)' : layer.cached ? 'done (layer cached)' : 'done'} ${manifestBlob.digest.slice(7, 19)}` });
     return result;
   } finally {
     await rootfs.spool?.dispose();

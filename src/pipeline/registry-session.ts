@@ -21,6 +21,7 @@ import type { NetworkLimits } from '../registry/limits.js';
 import type { RegistryOptions } from '../registry/registries.js';
 import { openDestination, type TransportContext } from '../transports/index.js';
 import { LayoutImageSource } from '../transports/oci.js';
+import type { BlobLocations } from '../transports/types.js';
 
 export interface RegistryCliOptions {
   insecureRegistries?: string[];
@@ -114,7 +115,8 @@ export class BuildRegistrySession {
   }
 
   /** After a successful build: rewrite the lock when asked, then push when asked, from the work layout. */
-  async afterBuild(images: BuiltImage[], work: LayoutStore, ctx: TransportContext, reporter: Reporter): Promise<PushResult | undefined> {
+  /** `locations`: where blobs are known to be already (the cache repository's), to mount from. */
+  async afterBuild(images: BuiltImage[], work: LayoutStore, ctx: TransportContext, reporter: Reporter, locations?: BlobLocations): Promise<PushResult | undefined> {
     if (this.opts.lock && this.resolved.size > 0) await writeLock(this.lockFile, this.resolved, this.lockPins);
     if (!this.opts.push) return undefined;
     const source = new LayoutImageSource(work);
@@ -139,6 +141,7 @@ export class BuildRegistrySession {
       jobs: this.opts.jobs ?? 4,
       existingIndex: this.opts.existingIndex ?? 'refuse',
       progress: (message) => reporter.emit({ type: 'step', image: 'push', message }),
+      ...(locations ? { locations } : {}),
     });
     const refs = result.images.map((img, i): PushedRef => {
       const ref = targets[i]!;

@@ -1,6 +1,6 @@
 /**
- * A small pool of worker_threads that compress one block per task (deflate
- * here; the zstd codec runs its own worker source on the same pool).
+ * A small pool of worker_threads that compress one block per task (deflate;
+ * zstd uses libzstd's own threads instead, src/codec/zstd).
  * Workers are started lazily, ref'd only while busy (an idle pool never keeps
  * the process alive) and terminated by close().
  */
