@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // Peak RSS of `ociasm build` for a tree of about a million entries (700,000
 // empty files in ~276,000 folders, node_modules-shaped): the in-memory
-// tree's cost per entry. Not part of `npm run bench` (it takes minutes):
-//   npx tsc -p tsconfig.json && node bench/million.mjs
+// tree's cost per entry. `npm run bench` runs it (section 6; BENCH_MILLION=0
+// skips it); alone: npx tsc -p tsconfig.json && node bench/million.mjs
 // Prints one JSON line: the build's wall, CPU and peak RSS, a one-file build's
 // peak RSS, RSS per entry, and the live heap per entry of the tree alone
 // (`copyFromHost` in a `node --expose-gc` child, heap used after a forced GC
