@@ -9,38 +9,14 @@
 // Each TREE is read in place (never written); outputs, the local caches and a
 // loopback docker-registry live in a temp folder, removed at the end.
 // Exported as cacheRepoBench() for bench/run.mjs. Prints a table; writes no docs.
-import { spawn } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import http from 'node:http';
-import net from 'node:net';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CLI, WORK, measure, median } from './lib.mjs';
+import { startRegistry } from './setup.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
-
-async function freePort() {
-  const srv = net.createServer();
-  await new Promise((r) => srv.listen(0, '127.0.0.1', r));
-  const { port } = srv.address();
-  await new Promise((r) => srv.close(r));
-  return port;
-}
-
-async function registry(dir) {
-  mkdirSync(path.join(dir, 'data'), { recursive: true });
-  const port = await freePort();
-  writeFileSync(path.join(dir, 'config.yml'), `version: 0.1\nlog: { level: error }\nstorage: { filesystem: { rootdirectory: ${dir}/data } }\nhttp: { addr: 127.0.0.1:${port}, secret: ociasm-bench }\n`);
-  const child = spawn('docker-registry', ['serve', path.join(dir, 'config.yml')], { stdio: 'ignore' });
-  for (let i = 0; i < 200; i++) {
-    const ok = await new Promise((r) => http.get(`http://127.0.0.1:${port}/v2/`, (res) => { res.resume(); r(res.statusCode === 200); }).on('error', () => r(false)));
-    if (ok) return { host: `127.0.0.1:${port}`, stop: () => child.kill('SIGTERM') };
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  child.kill('SIGTERM');
-  throw new Error('docker-registry did not start');
-}
 
 /** The diffID pass alone, in a process of its own: the tree read as a build reads it, tarred and hashed, nothing compressed. */
 const TAR_PASS = `
@@ -63,7 +39,7 @@ const fmt = (s) => `${s.wall.toFixed(2)} s wall, ${s.cpu.toFixed(2)} s CPU, ${s.
 export async function cacheRepoBench({ trees = [path.join(WORK, 'gotree')], rounds = Number(process.env.BENCH_ROUNDS ?? 3) } = {}) {
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'ociasm-bench-cache-repo-'));
   chmodSync(CLI, 0o755);
-  const reg = await registry(path.join(tmp, 'registry'));
+  const reg = await startRegistry(path.join(tmp, 'registry'));
   const results = [];
   try {
     for (const [t, tree] of trees.entries()) {

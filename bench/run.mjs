@@ -36,6 +36,11 @@ const TAR = `tar --sort=name --owner=0 --group=0 --numeric-owner --mtime=@0 -C g
 const NM_FILES = Number(process.env.BENCH_NM_FILES ?? 200000);
 const NM_LEVELS = (process.env.BENCH_NM_LEVELS ?? '1,3').split(',').filter(Boolean).map(Number);
 
+/** Reads a tree once (tar to /dev/null) so the first command of a section does not pay for a cold page cache. */
+function warmPageCache(tar) {
+  sh('sh', ['-c', `${tar} | cat > /dev/null`], { cwd: WORK }); // through cat: GNU tar skips reading files when its output is /dev/null
+}
+
 /** Runs each command once per round, rotating the order, and collects samples. */
 async function alternate(commands) {
   const samples = Object.fromEntries(commands.map((c) => [c.name, []]));
@@ -52,8 +57,54 @@ async function alternate(commands) {
   }]));
 }
 
+/** One tree's side-by-side commands: ociasm (gzip and zstd) against umoci insert, tar | pigz and, if asked, tar | zstd. */
+function treeRuns({ key, yaml, dir, dest, tar, zstdCli }) {
+  const runs = [
+    { name: 'ociasm build', run: async () => {
+      const r = await ociasm(['build', '-f', yaml, '-o', fresh(`${key}-ociasm`), '--json', '--no-layer-cache']);
+      return { ...r, size: layerOf(r).size, extra: layerOf(r).digest };
+    } },
+    { name: 'umoci insert', run: async () => {
+      const out = fresh(`${key}-umoci`);
+      sh('umoci', ['init', '--layout', out]);
+      sh('umoci', ['new', '--image', `${out}:${key}`]);
+      const r = await measure('umoci', ['insert', '--image', `${out}:${key}`, dir, dest]);
+      return { ...r, size: layoutLayerSize(out) };
+    } },
+    { name: `tar | pigz -6 -n -p ${CORES}`, run: async () => {
+      const out = `${fresh(`${key}-pigz`)}.tgz`;
+      const r = await measure('sh', ['-c', `${tar} | pigz -6 -n -p ${CORES} > ${out}`]);
+      return { ...r, size: statSync(out).size };
+    } },
+    { name: 'ociasm build --compression zstd', run: async () => {
+      const r = await ociasm(['build', '-f', yaml, '-o', fresh(`${key}-ociasm-zstd`), '--json', '--no-layer-cache', '--compression', 'zstd']);
+      return { ...r, size: layerOf(r).size, extra: layerOf(r).digest };
+    } },
+  ];
+  if (zstdCli) {
+    runs.push({ name: `tar | zstd -3 -T${CORES}`, run: async () => {
+      const out = `${fresh(`${key}-zstd`)}.tar.zst`;
+      const r = await measure('sh', ['-c', `${tar} | zstd -q -3 -T${CORES} > ${out}`]);
+      return { ...r, size: statSync(out).size };
+    } });
+  }
+  return runs;
+}
+
+/** ociasm alone at each gzip level, one run each, layer cache off. */
+async function levelSweep(yaml, key, levels) {
+  const out = [];
+  for (const level of levels) {
+    log(`${key}: gzip level ${level}`);
+    const r = await ociasm(['build', '-f', yaml, '-o', fresh(`${key}-level${level}`), '--json', '--no-layer-cache', '--compression-level', String(level)]);
+    out.push({ level, wall: r.wall, cpu: r.cpu, rss: r.rss, size: layerOf(r).size });
+  }
+  return out;
+}
+
 // 1 + 2: layer build, and the warm rebuild right after each cold ociasm build.
 const warm = [];
+warmPageCache(TAR);
 const layer = await alternate([
   { name: 'ociasm build', run: async () => {
     const out = fresh('ociasm');
@@ -98,41 +149,11 @@ const mixedDir = mixedTree();
 const mixedStats = treeStats(mixedDir);
 writeFileSync(path.join(WORK, 'mixed.yaml'), `images:\n  - name: mixed\n    tag: "1"\n    files: [{ src: mixedtree/, dest: /opt/mixed/ }]\n`);
 const MIXTAR = `tar --sort=name --owner=0 --group=0 --numeric-owner --mtime=@0 -C mixedtree -cf - .`;
-const mixed = await alternate([
-  { name: 'ociasm build', run: async () => {
-    const r = await ociasm(['build', '-f', 'mixed.yaml', '-o', fresh('mixed-ociasm'), '--json', '--no-layer-cache']);
-    return { ...r, size: layerOf(r).size, extra: layerOf(r).digest };
-  } },
-  { name: 'umoci insert', run: async () => {
-    const out = fresh('mixed-umoci');
-    sh('umoci', ['init', '--layout', out]);
-    sh('umoci', ['new', '--image', `${out}:mixed`]);
-    const r = await measure('umoci', ['insert', '--image', `${out}:mixed`, 'mixedtree', '/opt/mixed']);
-    return { ...r, size: layoutLayerSize(out) };
-  } },
-  { name: `tar | pigz -6 -n -p ${CORES}`, run: async () => {
-    const out = `${fresh('mixed-pigz')}.tgz`;
-    const r = await measure('sh', ['-c', `${MIXTAR} | pigz -6 -n -p ${CORES} > ${out}`]);
-    return { ...r, size: statSync(out).size };
-  } },
-  { name: 'ociasm build --compression zstd', run: async () => {
-    const r = await ociasm(['build', '-f', 'mixed.yaml', '-o', fresh('mixed-ociasm-zstd'), '--json', '--no-layer-cache', '--compression', 'zstd']);
-    return { ...r, size: layerOf(r).size, extra: layerOf(r).digest };
-  } },
-  { name: `tar | zstd -3 -T${CORES}`, run: async () => {
-    const out = `${fresh('mixed-zstd')}.tar.zst`;
-    const r = await measure('sh', ['-c', `${MIXTAR} | zstd -q -3 -T${CORES} > ${out}`]);
-    return { ...r, size: statSync(out).size };
-  } },
-]);
+warmPageCache(MIXTAR);
+const mixed = await alternate(treeRuns({ key: 'mixed', yaml: 'mixed.yaml', dir: 'mixedtree', dest: '/opt/mixed', tar: MIXTAR, zstdCli: true }));
 
 const MIXED_LEVELS = (process.env.BENCH_MIXED_LEVELS ?? '4').split(',').filter(Boolean).map(Number);
-const mixedSweep = [];
-for (const level of MIXED_LEVELS) {
-  log(`mixed tree, gzip level ${level}`);
-  const r = await ociasm(['build', '-f', 'mixed.yaml', '-o', fresh(`mixed-level${level}`), '--json', '--no-layer-cache', '--compression-level', String(level)]);
-  mixedSweep.push({ level, wall: r.wall, cpu: r.cpu, rss: r.rss, size: layerOf(r).size });
-}
+const mixedSweep = await levelSweep('mixed.yaml', 'mixed', MIXED_LEVELS);
 log('profiling one mixed-tree build');
 const mixedProfile = await profileSummary(CLI, ['build', '-f', 'mixed.yaml', '-o', fresh('mixed-profile'), '--no-layer-cache'], WORK, ENV);
 
@@ -144,44 +165,14 @@ const nmGenSeconds = (Date.now() - t0nm) / 1000;
 const nmStats = treeStats(path.join(WORK, 'nmtree'));
 writeFileSync(path.join(WORK, 'nm.yaml'), `images:\n  - name: nm\n    tag: "1"\n    files: [{ src: nmtree/, dest: /app/ }]\n`);
 const NMTAR = `tar --sort=name --owner=0 --group=0 --numeric-owner --mtime=@0 -C nmtree -cf - .`;
-const nm = await alternate([
-  { name: 'ociasm build', run: async () => {
-    const r = await ociasm(['build', '-f', 'nm.yaml', '-o', fresh('nm-ociasm'), '--json']);
-    return { ...r, size: layerOf(r).size, extra: layerOf(r).digest };
-  } },
-  { name: 'umoci insert', run: async () => {
-    const out = fresh('nm-umoci');
-    sh('umoci', ['init', '--layout', out]);
-    sh('umoci', ['new', '--image', `${out}:nm`]);
-    const r = await measure('umoci', ['insert', '--image', `${out}:nm`, 'nmtree', '/app']);
-    return { ...r, size: layoutLayerSize(out) };
-  } },
-  { name: `tar | pigz -6 -n -p ${CORES}`, run: async () => {
-    const out = `${fresh('nm-pigz')}.tgz`;
-    const r = await measure('sh', ['-c', `${NMTAR} | pigz -6 -n -p ${CORES} > ${out}`]);
-    return { ...r, size: statSync(out).size };
-  } },
-  { name: 'ociasm build --compression zstd', run: async () => {
-    const r = await ociasm(['build', '-f', 'nm.yaml', '-o', fresh('nm-ociasm-zstd'), '--json', '--no-layer-cache', '--compression', 'zstd']);
-    return { ...r, size: layerOf(r).size };
-  } },
-]);
-const nmSweep = [];
-for (const level of NM_LEVELS) {
-  log(`node_modules tree, gzip level ${level}`);
-  const r = await ociasm(['build', '-f', 'nm.yaml', '-o', fresh(`nm-level${level}`), '--json', '--no-layer-cache', '--compression-level', String(level)]);
-  nmSweep.push({ level, wall: r.wall, cpu: r.cpu, rss: r.rss, size: layerOf(r).size });
-}
+warmPageCache(NMTAR);
+const nm = await alternate(treeRuns({ key: 'nm', yaml: 'nm.yaml', dir: 'nmtree', dest: '/app', tar: NMTAR, zstdCli: false }));
+const nmSweep = await levelSweep('nm.yaml', 'nm', NM_LEVELS);
 log('profiling one node_modules build');
 const nmProfile = await profileSummary(CLI, ['build', '-f', 'nm.yaml', '-o', fresh('nm-profile'), '--no-layer-cache'], WORK, ENV);
 
 // Compression level sweep (ociasm only, one run each): picks the default.
-const sweep = [];
-for (const level of LEVELS) {
-  log(`level ${level}`);
-  const r = await ociasm(['build', '-f', 'go.yaml', '-o', fresh(`level${level}`), '--json', '--no-layer-cache', '--compression-level', String(level)]);
-  sweep.push({ level, wall: r.wall, cpu: r.cpu, rss: r.rss, size: layerOf(r).size });
-}
+const sweep = await levelSweep('go.yaml', 'go', LEVELS);
 
 // 3: push, ociasm vs skopeo copy, each into a fresh repository.
 const pushLayout = path.join(WORK, 'out', 'ociasm');

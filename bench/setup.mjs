@@ -128,9 +128,8 @@ async function freePort() {
   return port;
 }
 
-/** Debian's docker-registry on a loopback port, storage in a fresh folder. */
-export async function startRegistry() {
-  const dir = path.join(WORK, 'registry');
+/** Debian's docker-registry on a loopback port, storage in a fresh folder (default WORK/registry). */
+export async function startRegistry(dir = path.join(WORK, 'registry')) {
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(path.join(dir, 'data'), { recursive: true });
   const port = await freePort();

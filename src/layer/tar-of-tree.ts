@@ -123,9 +123,7 @@ function* fileContent(out: Out, inode: Inode, name: string): Generator<Uint8Arra
   } finally {
     closeSync(fd);
   }
-  if (seen !== size) {
-    throw new OciasmError('IO', `${ref.path} (for /${name}) changed while building: expected ${size} bytes, read ${seen}`);
-  }
+  checkReadAll(seen, size, ref.path, name);
 }
 
 /** A file's content fits the output's room: open, one read, close, and no allocation. Throws unless exactly `size` bytes are read. */
@@ -147,6 +145,11 @@ function readSmall(out: Out, file: string, start: number, size: number, name: st
   } finally {
     closeSync(fd);
   }
+  checkReadAll(seen, size, file, name);
+}
+
+/** A host file that gave other than its recorded size (it changed under the build) is an IO error naming it. */
+function checkReadAll(seen: number, size: number, file: string, name: string): void {
   if (seen !== size) {
     throw new OciasmError('IO', `${file} (for /${name}) changed while building: expected ${size} bytes, read ${seen}`);
   }
