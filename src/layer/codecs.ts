@@ -26,6 +26,12 @@ interface Started {
   close: () => Promise<void>;
 }
 
+/** A started compression engine: what compresses, and how to stop it. */
+interface Engine {
+  ready: Promise<{ compress(input: AsyncIterable<Uint8Array>): AsyncGenerator<Buffer> }>;
+  close: () => Promise<void>;
+}
+
 /** One pool per compression in use, started on first use. */
 export class LayerCodecs {
   private readonly started = new Map<Compression, Started>();
@@ -53,8 +59,12 @@ export class LayerCodecs {
   get(compression: Compression): Promise<LayerCodec> {
     let s = this.started.get(compression);
     if (!s) {
-      s = compression === 'gzip' ? this.startGzip() : this.startZstd();
-      s.codec.catch(() => undefined); // awaited by the first layer
+      const engine = compression === 'gzip' ? this.startGzip() : this.startZstd();
+      const codec = Promise.all([this.identity(compression), engine.ready]).then(([id, e]): LayerCodec => ({
+        ...id, compress: (i) => { this.compressedLayers++; return e.compress(i); },
+      }));
+      codec.catch(() => undefined); // awaited by the first layer
+      s = { codec, close: engine.close };
       this.started.set(compression, s);
     }
     return s.codec;
@@ -66,41 +76,30 @@ export class LayerCodecs {
    * registry starts none). Same media type and settings key as get()'s.
    */
   async lazy(compression: Compression): Promise<LayerCodec> {
-    let settings: string;
-    if (compression === 'gzip') settings = gzipSettingsKey({ level: this.level ?? GZIP_FORMAT.defaultLevel });
-    else settings = this.zstdKey!(this.level ?? (await import('../codec/zstd/index.js')).ZSTD_FORMAT.defaultLevel);
     const started = () => this.get(compression);
-    return {
-      compression, mediaType: compression === 'gzip' ? MediaType.LayerGzip : MediaType.LayerZstd, settings,
-      compress: (input) => (async function* () { yield* (await started()).compress(input); })(),
-    };
+    return { ...(await this.identity(compression)), compress: (input) => (async function* () { yield* (await started()).compress(input); })() };
   }
 
   async closeAll(): Promise<void> {
     await Promise.all([...this.started.values()].map((s) => s.close()));
   }
 
-  private startGzip(): Started {
-    const level = this.level ?? GZIP_FORMAT.defaultLevel;
-    const gzip = createGzip({ level });
-    return {
-      codec: gzip.then((g) => ({
-        compression: 'gzip', mediaType: MediaType.LayerGzip, settings: gzipSettingsKey({ level }), compress: (i) => { this.compressedLayers++; return g.compress(i); },
-      })),
-      close: async () => (await gzip.catch(() => undefined))?.close(),
-    };
+  /** What decides the compression's bytes, without starting anything: its media type and settings key. */
+  private async identity(compression: Compression): Promise<Omit<LayerCodec, 'compress'>> {
+    if (compression === 'gzip') {
+      return { compression, mediaType: MediaType.LayerGzip, settings: gzipSettingsKey({ level: this.level ?? GZIP_FORMAT.defaultLevel }) };
+    }
+    const { ZSTD_FORMAT } = await import('../codec/zstd/index.js');
+    return { compression, mediaType: MediaType.LayerZstd, settings: this.zstdKey!(this.level ?? ZSTD_FORMAT.defaultLevel) };
   }
 
-  private startZstd(): Started {
-    const loaded = import('../codec/zstd/index.js').then(({ createZstd, ZSTD_FORMAT }) => {
-      const level = this.level ?? ZSTD_FORMAT.defaultLevel;
-      return createZstd({ level }).then((z) => ({ z, level }));
-    });
-    return {
-      codec: loaded.then(({ z, level }) => ({
-        compression: 'zstd', mediaType: MediaType.LayerZstd, settings: this.zstdKey!(level), compress: (i) => { this.compressedLayers++; return z.compress(i); },
-      })),
-      close: async () => (await loaded.catch(() => undefined))?.z.close(),
-    };
+  private startGzip(): Engine {
+    const gzip = createGzip({ level: this.level ?? GZIP_FORMAT.defaultLevel });
+    return { ready: gzip, close: async () => (await gzip.catch(() => undefined))?.close() };
+  }
+
+  private startZstd(): Engine {
+    const zstd = import('../codec/zstd/index.js').then(({ createZstd, ZSTD_FORMAT }) => createZstd({ level: this.level ?? ZSTD_FORMAT.defaultLevel }));
+    return { ready: zstd, close: async () => (await zstd.catch(() => undefined))?.close() };
   }
 }
