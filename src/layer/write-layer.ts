@@ -33,7 +33,7 @@ export interface WrittenLayer {
   /** True when the blob came from a layer cache: nothing was compressed. */
   cached: boolean;
   /** Which cache: the local index (nothing was tarred either) or the remote one (tarred once for the diffID). */
-  cache?: 'local' | 'remote';
+  cache?: 'local' | 'registry';
 }
 
 export interface LayerReuse {
@@ -99,13 +99,27 @@ function fromCache(e: CachedLayer, mediaType: string): WrittenLayer {
   };
 }
 
-/** The tree's tar, hashed and counted, compressed by nobody: its diffID. */
-async function diffPass(root: DirNode, mtime: number, signal?: AbortSignal): Promise<TarPass> {
+/** The tree's tar as one stream, hashed and counted as it passes; `done()` once it has been read: its diffID, size and counts. */
+function hashedTar(root: DirNode, mtime: number): { bytes: AsyncIterable<Uint8Array>; done: () => TarPass } {
   const stats: TarStats = { entries: 0, files: 0, contentBytes: 0 };
   const diff = new HashingTap();
+  // The hash tap and the compressors copy each chunk before asking for the next, so one read buffer serves the whole layer.
   const scratch = Buffer.allocUnsafeSlow(OUT_CHUNK);
-  for await (const _chunk of diff.tap(tarOfTree(root, mtime, stats, scratch))) signal?.throwIfAborted();
-  return { diffId: diff.digest(), uncompressedSize: diff.size, stats };
+  return { bytes: diff.tap(tarOfTree(root, mtime, stats, scratch)), done: () => ({ diffId: diff.digest(), uncompressedSize: diff.size, stats }) };
+}
+
+/** The tree's tar, hashed and counted, compressed by nobody: its diffID. */
+async function diffPass(root: DirNode, mtime: number, signal?: AbortSignal): Promise<TarPass> {
+  const tar = hashedTar(root, mtime);
+  for await (const _chunk of tar.bytes) signal?.throwIfAborted();
+  return tar.done();
+}
+
+function layerOf(codec: LayerCodec, blob: BlobInfo, tar: TarPass, cache?: 'registry'): WrittenLayer {
+  return {
+    descriptor: { mediaType: codec.mediaType, digest: blob.digest, size: blob.size },
+    diffId: tar.diffId, uncompressedSize: tar.uncompressedSize, stats: tar.stats, cached: cache !== undefined, ...(cache ? { cache } : {}),
+  };
 }
 
 async function remember(reuse: LayerReuse | undefined, key: string | undefined, store: BlobStore, layer: WrittenLayer): Promise<void> {
@@ -133,28 +147,14 @@ export async function writeLayer(
   if (remote?.lookups) {
     const got = await remote.fetch(() => diffPass(root, mtime, signal), codec, store, signal);
     if (got) {
-      const { blob, tar } = got;
-      const layer: WrittenLayer = {
-        descriptor: { mediaType: codec.mediaType, digest: blob.digest, size: blob.size },
-        diffId: tar.diffId, uncompressedSize: tar.uncompressedSize, stats: tar.stats, cached: true, cache: 'remote',
-      };
+      const layer = layerOf(codec, got.blob, got.tar, 'registry');
       await remember(reuse, key, store, layer);
       return layer;
     }
   }
-  const stats: TarStats = { entries: 0, files: 0, contentBytes: 0 };
-  const diff = new HashingTap();
-  // The hash tap and the gzip stream copy each chunk before asking for the next, so one read buffer serves the whole layer.
-  const scratch = Buffer.allocUnsafeSlow(OUT_CHUNK);
-  const compressed = codec.compress(diff.tap(tarOfTree(root, mtime, stats, scratch)));
-  const blob = await store.put(compressed);
-  const layer: WrittenLayer = {
-    descriptor: { mediaType: codec.mediaType, digest: blob.digest, size: blob.size },
-    diffId: diff.digest(),
-    uncompressedSize: diff.size,
-    stats,
-    cached: false,
-  };
+  const tar = hashedTar(root, mtime);
+  const blob = await store.put(codec.compress(tar.bytes));
+  const layer = layerOf(codec, blob, tar.done());
   await remember(reuse, key, store, layer);
   remote?.record(layer, codec);
   return layer;

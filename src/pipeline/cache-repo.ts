@@ -72,10 +72,6 @@ export function parseCacheRepo(text: string): Reference {
   return ref;
 }
 
-interface Pending {
-  entry: CacheEntry;
-}
-
 function message(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
@@ -83,7 +79,7 @@ function message(e: unknown): string {
 export class CacheRepo implements RemoteLayers {
   readonly label: string;
   private readonly maps = new Map<string, Promise<CacheMap | undefined>>();
-  private readonly added = new Map<string, Map<Digest, Pending>>();
+  private readonly added = new Map<string, Map<Digest, CacheEntry>>();
   private readonly hit = new Map<string, Digest[]>();
   /** The blobs this build took from REPO: the output and the push mount them from there. */
   readonly hitBlobs = new Set<Digest>();
@@ -191,10 +187,10 @@ export class CacheRepo implements RemoteLayers {
   }
 
   record(layer: WrittenLayer, codec: LayerCodec): void {
-    if (layer.cache === 'remote') return;
-    const list = this.added.get(codec.settings) ?? new Map<Digest, Pending>();
+    if (layer.cache === 'registry') return;
+    const list = this.added.get(codec.settings) ?? new Map<Digest, CacheEntry>();
     list.set(layer.diffId, {
-      entry: { diffId: layer.diffId, uncompressedSize: layer.uncompressedSize, digest: layer.descriptor.digest, size: layer.descriptor.size, mediaType: layer.descriptor.mediaType },
+      diffId: layer.diffId, uncompressedSize: layer.uncompressedSize, digest: layer.descriptor.digest, size: layer.descriptor.size, mediaType: layer.descriptor.mediaType,
     });
     this.added.set(codec.settings, list);
   }
@@ -210,7 +206,7 @@ export class CacheRepo implements RemoteLayers {
     }
     for (const [settings, pending] of this.added) {
       try {
-        await this.write(settings, [...pending.values()].map((p) => p.entry), work, locations, signal);
+        await this.write(settings, [...pending.values()], work, locations, signal);
       } catch (e) {
         signal?.throwIfAborted();
         this.warn(`--cache-repo ${this.label}: cannot write the layer cache (${message(e)}); the build itself is done`);

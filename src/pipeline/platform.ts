@@ -116,7 +116,7 @@ async function buildPlatform(
       layer: {
         ...layer.descriptor, diffId: layer.diffId, uncompressedSize: layer.uncompressedSize,
         files: layer.stats.files, entries: layer.stats.entries, cached: layer.cached,
-        ...(layer.cache ? { cache: layer.cache === 'remote' ? 'registry' as const : 'local' as const } : {}),
+        ...(layer.cache ? { cache: layer.cache } : {}),
       },
     };
     if (base) result.base = { name: base.name, digest: base.manifestDigest };
@@ -131,7 +131,7 @@ async function buildPlatform(
         },
       });
     }
-    ctx.reporter.emit({ type: 'done', image: image.spec.name, platform: p, message: `${layer.cache === 'remote' ? 'done (layer from the cache repository)' : layer.cached ? 'done (layer cached)' : 'done'} ${manifestBlob.digest.slice(7, 19)}` });
+    ctx.reporter.emit({ type: 'done', image: image.spec.name, platform: p, message: `${layer.cache === 'registry' ? 'done (layer from the cache repository)' : layer.cached ? 'done (layer cached)' : 'done'} ${manifestBlob.digest.slice(7, 19)}` });
     return result;
   } finally {
     await rootfs.spool?.dispose();
